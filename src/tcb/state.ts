@@ -1,0 +1,126 @@
+/**
+ * The eleven TCP states (RFC 9293 §3.3.2, Figure 5) and the one transition table
+ * that the TCB, the tests, the docs and the UI legend all read.
+ *
+ * @module
+ */
+
+/** Connection states with the RFC's spellings, so traces read like RFC 9293. */
+export const STATES = [
+  "CLOSED",
+  "LISTEN",
+  "SYN-SENT",
+  "SYN-RECEIVED",
+  "ESTABLISHED",
+  "FIN-WAIT-1",
+  "FIN-WAIT-2",
+  "CLOSE-WAIT",
+  "CLOSING",
+  "LAST-ACK",
+  "TIME-WAIT",
+] as const;
+
+/** One of the eleven states. */
+export type State = typeof STATES[number];
+
+/** Why a state changed. Written beside the arrow in traces and the UI. */
+export type Cause =
+  | "open" // active OPEN (§3.10.1)
+  | "listen" // passive OPEN (§3.10.1)
+  | "rcv-syn" // SYN arrived in LISTEN or SYN-SENT (§3.10.7.2, §3.10.7.3)
+  | "rcv-syn-ack" // our SYN acknowledged in SYN-SENT (§3.10.7.3)
+  | "rcv-ack" // an ACK moved us on (§3.10.7.4, fifth check)
+  | "rcv-fin" // the peer's FIN (§3.10.7.4, eighth check)
+  | "close" // user CLOSE (§3.10.4)
+  | "rcv-rst" // an acceptable RST (§3.10.7.4, second check)
+  | "abort" // user ABORT (§3.10.5), linger 0, close with unread data
+  | "data-after-close" // data arrived after a full close: RST (RFC 2525)
+  | "retransmit-timeout" // R2 reached (§3.8.3)
+  | "user-timeout" // USER TIMEOUT (§3.10.8, RFC 5482)
+  | "fin-wait-2-timeout" // orphan held too long in FIN-WAIT-2
+  | "time-wait-expired" // 2·MSL elapsed (§3.10.8)
+  | "reopened" // a new SYN took over the TIME-WAIT 4-tuple (§3.10.7.4, RFC 6191)
+  | "recycled"; // TIME-WAIT table full: oldest entry dropped
+
+/** States in which both sides' ISNs are known (RFC 9293 §3.5 "synchronized"). */
+export function isSynchronized(s: State): boolean {
+  return s !== "CLOSED" && s !== "LISTEN" && s !== "SYN-SENT" && s !== "SYN-RECEIVED";
+}
+
+/** States in which our FIN has been queued or sent. */
+export function finQueued(s: State): boolean {
+  return s === "FIN-WAIT-1" || s === "FIN-WAIT-2" || s === "CLOSING" ||
+    s === "LAST-ACK" || s === "TIME-WAIT";
+}
+
+/** States in which the peer's FIN has been received. */
+export function peerFinReceived(s: State): boolean {
+  return s === "CLOSE-WAIT" || s === "CLOSING" || s === "LAST-ACK" || s === "TIME-WAIT";
+}
+
+/** A legal transition, with the causes that may drive it. */
+export interface Transition {
+  from: State;
+  to: State;
+  causes: readonly Cause[];
+}
+
+const RESETS: readonly Cause[] = [
+  "rcv-rst",
+  "abort",
+  "data-after-close",
+  "retransmit-timeout",
+  "user-timeout",
+];
+
+/**
+ * Every state change finwait can make (RFC 9293 Figure 5 plus the close paths of
+ * §3.6, §3.10 and RFC 1337/5961/6191). `setState` refuses anything else.
+ */
+export const TRANSITIONS: readonly Transition[] = [
+  { from: "CLOSED", to: "LISTEN", causes: ["listen"] },
+  { from: "CLOSED", to: "SYN-SENT", causes: ["open"] },
+  { from: "LISTEN", to: "SYN-RECEIVED", causes: ["rcv-syn"] },
+  { from: "LISTEN", to: "CLOSED", causes: ["close", "abort"] },
+  { from: "SYN-SENT", to: "SYN-RECEIVED", causes: ["rcv-syn"] },
+  { from: "SYN-SENT", to: "ESTABLISHED", causes: ["rcv-syn-ack"] },
+  { from: "SYN-SENT", to: "CLOSED", causes: ["close", ...RESETS] },
+  { from: "SYN-RECEIVED", to: "ESTABLISHED", causes: ["rcv-ack"] },
+  { from: "SYN-RECEIVED", to: "FIN-WAIT-1", causes: ["close"] },
+  { from: "SYN-RECEIVED", to: "CLOSED", causes: RESETS },
+  { from: "ESTABLISHED", to: "FIN-WAIT-1", causes: ["close"] },
+  { from: "ESTABLISHED", to: "CLOSE-WAIT", causes: ["rcv-fin"] },
+  { from: "ESTABLISHED", to: "CLOSED", causes: RESETS },
+  { from: "FIN-WAIT-1", to: "FIN-WAIT-2", causes: ["rcv-ack"] },
+  { from: "FIN-WAIT-1", to: "CLOSING", causes: ["rcv-fin"] },
+  { from: "FIN-WAIT-1", to: "TIME-WAIT", causes: ["rcv-fin"] },
+  { from: "FIN-WAIT-1", to: "CLOSED", causes: RESETS },
+  { from: "FIN-WAIT-2", to: "TIME-WAIT", causes: ["rcv-fin"] },
+  { from: "FIN-WAIT-2", to: "CLOSED", causes: [...RESETS, "fin-wait-2-timeout"] },
+  { from: "CLOSE-WAIT", to: "LAST-ACK", causes: ["close"] },
+  { from: "CLOSE-WAIT", to: "CLOSED", causes: RESETS },
+  { from: "CLOSING", to: "TIME-WAIT", causes: ["rcv-ack"] },
+  { from: "CLOSING", to: "CLOSED", causes: RESETS },
+  { from: "LAST-ACK", to: "CLOSED", causes: ["rcv-ack", ...RESETS] },
+  {
+    from: "TIME-WAIT",
+    to: "CLOSED",
+    causes: ["time-wait-expired", "rcv-rst", "abort", "reopened", "recycled"],
+  },
+  // RFC 9293 §3.5.2 (SHOULD, off by default): the side that sends a RST may hold
+  // the 4-tuple in TIME-WAIT so that old duplicates die out.
+  { from: "ESTABLISHED", to: "TIME-WAIT", causes: ["abort", "data-after-close"] },
+  { from: "FIN-WAIT-2", to: "TIME-WAIT", causes: ["abort", "data-after-close"] },
+  { from: "CLOSE-WAIT", to: "TIME-WAIT", causes: ["abort"] },
+  { from: "FIN-WAIT-1", to: "TIME-WAIT", causes: ["abort", "data-after-close"] },
+  { from: "CLOSING", to: "TIME-WAIT", causes: ["abort"] },
+  { from: "LAST-ACK", to: "TIME-WAIT", causes: ["abort"] },
+];
+
+const allowed = new Set<string>();
+for (const t of TRANSITIONS) for (const c of t.causes) allowed.add(`${t.from}>${t.to}>${c}`);
+
+/** Whether the table allows `from → to` for `cause`. */
+export function isAllowedTransition(from: State, to: State, cause: Cause): boolean {
+  return allowed.has(`${from}>${to}>${cause}`);
+}

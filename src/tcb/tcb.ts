@@ -1,0 +1,1205 @@
+/**
+ * The Transmission Control Block: one connection's state machine, sans-IO.
+ *
+ * Inputs are segments ({@linkcode Tcb.handleSegment}), timer wake-ups
+ * ({@linkcode Tcb.handleTimeout}) and user calls (`send`, `read`, `shutdown`,
+ * `close`, `abort`). Outputs go to the {@linkcode TcbHost}: segments to transmit,
+ * events, and the next deadline at which the TCB wants to be woken. Time is the
+ * `now` argument (ms); the TCB never reads a clock.
+ *
+ * Section numbers refer to RFC 9293 unless another RFC is named.
+ *
+ * @module
+ */
+import { ACK, FIN, PSH, RST, type Segment, SYN } from "../wire/segment.ts";
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
+import { ByteQueue } from "./byte_queue.ts";
+import type { CloseReason, ConnId, DropReason, TcbEvent } from "./events.ts";
+import type { TcbOptions } from "./options.ts";
+import { Reassembly } from "./reassembly.ts";
+import { RtoEstimator } from "./rto.ts";
+import { type Cause, isAllowedTransition, isSynchronized, type State } from "./state.ts";
+import { timeWaitInput } from "./time_wait_rules.ts";
+
+/** What the TCB needs from whoever owns it (the endpoint, or a test). */
+export interface TcbHost {
+  /**
+   * Transmits `seg`. The host must encode (copy) it before returning: the payload is
+   * a view into the send buffer.
+   */
+  transmit(tcb: Tcb, seg: Segment, retransmission: boolean, now: number): void;
+  /** Reports an event. */
+  event(ev: TcbEvent): void;
+  /**
+   * Asks to be woken by {@linkcode Tcb.handleTimeout} at `deadline` or later. The host
+   * may also wake the TCB at a deadline that became stale: the TCB checks.
+   */
+  schedule(tcb: Tcb, deadline: number): void;
+  /** A global budget for challenge ACKs (RFC 5961 §7), on top of the per-connection limit. */
+  allowChallengeAck(now: number): boolean;
+  /** The TCB reached CLOSED and will never act again. */
+  released(tcb: Tcb): void;
+}
+
+/** How a connection starts. */
+export interface TcbInit {
+  id: ConnId;
+  localPort: number;
+  remotePort: number;
+  /** Initial send sequence number (§3.4.1). */
+  iss: number;
+  /** Added to our millisecond clock to form TSval (RFC 7323 §5.4 recommends an offset). */
+  tsOffset: number;
+  options: TcbOptions;
+  host: TcbHost;
+}
+
+/** Thrown for a user call that the current state does not allow (§3.10, "error: …"). */
+export class ConnectionStateError extends Error {
+  /** The state the call was refused in. */
+  readonly state: State;
+  constructor(message: string, state: State) {
+    super(message);
+    this.name = "ConnectionStateError";
+    this.state = state;
+  }
+}
+
+/** What `handleSegment` asks of the host beyond the segment's own effects. */
+export const SegmentVerdict = {
+  /** Handled (accepted, dropped, answered). */
+  Done: 0,
+  /** A SYN may reopen this TIME-WAIT 4-tuple: close it and hand the SYN to the listener. */
+  Reopen: 1,
+} as const;
+/** One of {@linkcode SegmentVerdict}. */
+export type SegmentVerdict = typeof SegmentVerdict[keyof typeof SegmentVerdict];
+
+const MAX_WINDOW = 0xffff;
+/** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+/** SYN-ACK retransmissions for a passive open (Linux tcp_synack_retries). */
+const SYNACK_RETRIES = 5;
+
+/** One connection. */
+export class Tcb {
+  readonly id: ConnId;
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly options: TcbOptions;
+  #host: TcbHost;
+
+  #state: State = "CLOSED";
+  /** Opened by a listener (passive OPEN), not by `connect`. */
+  passive = false;
+
+  // Send sequence variables (§3.3.1, Figure 3).
+  readonly iss: number;
+  sndUna: number;
+  sndNxt: number;
+  /** The highest SND.NXT ever reached: ACKs up to here are acceptable after a go-back. */
+  sndMax: number;
+  /** Send window in bytes (already scaled). */
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** Largest window the peer ever offered (RFC 5961 §5 ACK check). */
+  maxSndWnd = 0;
+  /** Sequence number of the first byte in the send buffer. */
+  #sndBase: number;
+  #sendBuf = new ByteQueue(0);
+  /** Effective MSS for what we send: min(ours, the peer's). */
+  sndMss: number;
+
+  // Receive sequence variables (§3.3.1, Figure 4).
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last advertised; never moved left (§3.8.6.2.2). */
+  #rcvAdv = 0;
+  #recvBuf = new ByteQueue(0);
+  #ooo = new Reassembly();
+  /** SEQ of the peer's FIN when it arrived beyond a hole (§3.10.7.4, eighth check). */
+  #peerFinSeq: number | undefined;
+
+  // Window scaling and timestamps (RFC 7323).
+  #sndShift = 0;
+  #rcvShift = 0;
+  #peerOfferedWs = false;
+  tsOk = false;
+  #peerOfferedTs = false;
+  tsRecent = 0;
+  /** Our clock (ms) when TS.Recent was set, for the 24-day PAWS rule. */
+  tsRecentAge = 0;
+  #lastAckSent = 0;
+  readonly #tsOffset: number;
+
+  // Close bookkeeping.
+  /** The user called CLOSE or SHUTDOWN: our FIN follows the queued data. */
+  #finQueued = false;
+  /** SEQ of our FIN once fixed (the end of the data when the user closed). */
+  #finSeq = 0;
+  /** The user called CLOSE (not just SHUTDOWN): nobody reads any more (orphan). */
+  orphaned = false;
+  /** CLOSE arrived in SYN-SENT/SYN-RECEIVED with data queued: close once established. */
+  #closeWhenEstablished = false;
+  #closedReason: CloseReason | undefined;
+
+  // Retransmission (RFC 6298) and the other timers; Infinity = not armed.
+  readonly rto: RtoEstimator;
+  /** Retransmissions of the current oldest segment (R2 counter, §3.8.3). */
+  retries = 0;
+  #rtxAt = Infinity;
+  #persist = false;
+  #delAckAt = Infinity;
+  #ackPending = 0;
+  #ackNow = false;
+  #fw2At = Infinity;
+  #twAt = Infinity;
+  /** When unacknowledged data last made progress, for the user timeout. */
+  #progressAt = Infinity;
+  #scheduledAt = Infinity;
+  /** Karn's rule without timestamps: time one segment at a time. */
+  #rttSeq = 0;
+  #rttAt = -1;
+  #lastChallengeAt = -Infinity;
+
+  /** Counters for this connection. */
+  readonly counters = {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    retransmissions: 0,
+    bytesSent: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    rstsSent: 0,
+    challengeAcks: 0,
+  };
+
+  constructor(init: TcbInit) {
+    this.id = init.id;
+    this.localPort = init.localPort;
+    this.remotePort = init.remotePort;
+    this.options = init.options;
+    this.#host = init.host;
+    this.iss = init.iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMax = this.iss;
+    this.#sndBase = seqAdd(this.iss, 1);
+    this.#finSeq = this.#sndBase;
+    this.#tsOffset = init.tsOffset >>> 0;
+    this.sndMss = Math.min(init.options.mss, 536);
+    this.rto = new RtoEstimator(
+      init.options.rtoInitial,
+      init.options.rtoMin,
+      init.options.rtoMax,
+    );
+  }
+
+  // ---------------------------------------------------------------- read-outs
+
+  /** Current state. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Bytes sent but not yet acknowledged (SYN and FIN count one each). */
+  get bytesInFlight(): number {
+    return seqDiff(this.sndMax, this.sndUna);
+  }
+
+  /** Bytes queued by the user and not yet acknowledged. */
+  get sendQueued(): number {
+    return this.#sendBuf.length;
+  }
+
+  /** Bytes received in order and not yet read. */
+  get unread(): number {
+    return this.#recvBuf.length;
+  }
+
+  /** Free receive buffer (the window we would advertise now), bytes. */
+  get rcvWnd(): number {
+    return Math.max(0, this.options.rcvBuffer - this.#recvBuf.length - this.#ooo.bytes);
+  }
+
+  /** Free send buffer, bytes. */
+  get sendSpace(): number {
+    return Math.max(0, this.options.sndBuffer - this.#sendBuf.length);
+  }
+
+  /** Why the connection closed, once it has. */
+  get closedReason(): CloseReason | undefined {
+    return this.#closedReason;
+  }
+
+  /** Armed timers (deadlines in ms, Infinity when off) for the UI and tests. */
+  get timers(): {
+    retransmit: number;
+    persist: boolean;
+    delayedAck: number;
+    finWait2: number;
+    timeWait: number;
+    user: number;
+  } {
+    return {
+      retransmit: this.#rtxAt,
+      persist: this.#persist,
+      delayedAck: this.#delAckAt,
+      finWait2: this.#fw2At,
+      timeWait: this.#twAt,
+      user: this.#userAt(),
+    };
+  }
+
+  /** The earliest armed deadline. */
+  get nextDeadline(): number {
+    return Math.min(this.#rtxAt, this.#delAckAt, this.#fw2At, this.#twAt, this.#userAt());
+  }
+
+  // --------------------------------------------------------------- user calls
+
+  /** Active OPEN (§3.10.1): send SYN, enter SYN-SENT. */
+  connect(now: number): void {
+    if (this.#state !== "CLOSED") {
+      throw new ConnectionStateError("Cannot connect: connection already exists", this.#state);
+    }
+    this.#setState("SYN-SENT", "open", now);
+    this.#sendSyn(now, false);
+    this.#progressAt = now;
+    this.#armRtx(now);
+    this.#reschedule();
+  }
+
+  /**
+   * Passive OPEN completed by a SYN (§3.10.7.2, LISTEN state, third check): the
+   * listener hands the SYN to a fresh TCB.
+   */
+  acceptSyn(seg: Segment, now: number): void {
+    if (this.#state !== "CLOSED") {
+      throw new ConnectionStateError("Cannot accept a SYN: TCB in use", this.#state);
+    }
+    this.passive = true;
+    this.#setState("LISTEN", "listen", now);
+    this.counters.segmentsIn++;
+    this.#takeSynOptions(seg, now);
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.sndWnd = seg.window; // never scaled in a SYN (RFC 7323 §2.2)
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    // Data on a SYN is not acknowledged: the peer sends it again once established
+    // (what Linux does without TCP Fast Open).
+    this.#setState("SYN-RECEIVED", "rcv-syn", now);
+    this.#sendSyn(now, false);
+    this.#progressAt = now;
+    this.#armRtx(now);
+    this.#reschedule();
+  }
+
+  /**
+   * SEND (§3.10.2): queues up to `sendSpace` bytes; returns how many were taken.
+   * Allowed until our FIN is queued.
+   */
+  send(data: Uint8Array, now: number): number {
+    const s = this.#state;
+    if (this.#finQueued || this.#closeWhenEstablished) {
+      throw new ConnectionStateError("Cannot send: connection closing", s);
+    }
+    if (s !== "ESTABLISHED" && s !== "CLOSE-WAIT" && s !== "SYN-SENT" && s !== "SYN-RECEIVED") {
+      throw new ConnectionStateError(`Cannot send: connection is ${s}`, s);
+    }
+    const n = Math.min(data.length, this.sendSpace);
+    if (n === 0) return 0;
+    this.#sendBuf.push(data, 0, n);
+    if (this.#sendBuf.length === n && this.bytesInFlight === 0) this.#progressAt = now;
+    this.#output(now);
+    this.#reschedule();
+    return n;
+  }
+
+  /** RECEIVE (§3.10.3): takes up to `max` bytes of in-order data. */
+  read(max: number = Infinity, now = 0): Uint8Array {
+    const out = this.#recvBuf.take(max);
+    // Receiver-side SWS avoidance (§3.8.6.2.2): announce the larger window only when
+    // its right edge moves by at least one MSS or half the buffer.
+    if (out.length > 0 && isSynchronized(this.#state) && this.#state !== "TIME-WAIT") {
+      const edge = seqAdd(this.rcvNxt, Math.min(this.rcvWnd, MAX_WINDOW << this.#rcvShift));
+      const moved = seqDiff(edge, this.#rcvAdv);
+      if (moved >= Math.min(this.sndMss, this.options.rcvBuffer >>> 1)) {
+        this.#sendAck(now);
+        this.#reschedule();
+      }
+    }
+    return out;
+  }
+
+  /** Half-close: SHUTDOWN of the sending side (§3.6.1). Reading goes on. */
+  shutdown(now: number): void {
+    this.#queueFin(now, false);
+  }
+
+  /**
+   * CLOSE (§3.10.4). Graceful unless the application leaves unread data behind
+   * (RST, SHLD-3) or asked for linger 0 (RST). Idempotent.
+   */
+  close(now: number): void {
+    const s = this.#state;
+    if (s === "CLOSED") return;
+    if (s === "LISTEN" || s === "SYN-SENT") {
+      // §3.10.4: delete the TCB; nothing was synchronized, so nothing is sent. A late
+      // SYN-ACK finds no connection and is answered with RST (§3.10.7.1).
+      this.orphaned = true;
+      this.#enterClosed("close", "aborted", now);
+      return;
+    }
+    if (this.options.lingerZero) return this.abort(now);
+    if (this.options.rstOnUnreadClose && this.#recvBuf.length > 0) {
+      // §3.10.4 SHLD-3, RFC 2525 §2.17: a RST tells the peer that data was lost.
+      return this.abort(now);
+    }
+    this.orphaned = true;
+    this.#queueFin(now, true);
+  }
+
+  /** ABORT (§3.10.5): RST where the peer may hold state, then CLOSED. Idempotent. */
+  abort(now: number): void {
+    this.#abortWith("abort", now, undefined);
+  }
+
+  /** The host accepted a SYN that reopens this TIME-WAIT 4-tuple (RFC 6191). */
+  closeForReopen(now: number): void {
+    if (this.#state !== "TIME-WAIT") {
+      throw new ConnectionStateError("Only TIME-WAIT can be reopened", this.#state);
+    }
+    this.#enterClosed("reopened", "normal", now);
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** SEGMENT ARRIVES (§3.10.7) for this connection. */
+  handleSegment(seg: Segment, now: number): SegmentVerdict {
+    this.counters.segmentsIn++;
+    const verdict = this.#segmentArrives(seg, now);
+    if (this.#state !== "CLOSED") {
+      this.#output(now);
+      if (this.#ackNow) this.#sendAck(now);
+      this.#reschedule();
+    }
+    return verdict;
+  }
+
+  /** Wakes the TCB at `now`: fires every due timer (§3.10.8). */
+  handleTimeout(now: number): void {
+    this.#scheduledAt = Infinity;
+    if (this.#state === "CLOSED") return;
+    if (this.#twAt <= now) {
+      // §3.10.8 TIME-WAIT TIMEOUT: delete the TCB.
+      this.#enterClosed("time-wait-expired", this.#closedReasonOr("normal"), now);
+      return;
+    }
+    if (this.#userAt() <= now) {
+      // §3.10.8 USER TIMEOUT (RFC 5482): flush everything, tell the user, delete.
+      this.#enterClosed("user-timeout", "timeout", now);
+      return;
+    }
+    if (this.#fw2At <= now) {
+      // An orphan that the peer never finished: give up like Linux tcp_fin_timeout,
+      // with a RST so a peer stuck in CLOSE-WAIT learns of it.
+      this.#sendRst(this.sndNxt, now);
+      this.#enterClosed("fin-wait-2-timeout", "timeout", now);
+      return;
+    }
+    if (this.#rtxAt <= now) {
+      this.#rtxAt = Infinity;
+      if (this.#persist) this.#persistProbe(now);
+      else this.#retransmitTimeout(now);
+      if ((this.#state as State) === "CLOSED") return;
+    }
+    if (this.#delAckAt <= now) {
+      this.#delAckAt = Infinity;
+      if (this.#ackPending > 0) this.#sendAck(now);
+    }
+    this.#reschedule();
+  }
+
+  // --------------------------------------------------------- segment arrives
+
+  #segmentArrives(seg: Segment, now: number): SegmentVerdict {
+    switch (this.#state) {
+      case "CLOSED":
+      case "LISTEN":
+        // The endpoint routes these; a TCB in CLOSED no longer exists (§3.10.7.1).
+        this.#drop(seg, "no-connection", now);
+        return SegmentVerdict.Done;
+      case "SYN-SENT":
+        this.#synSentArrives(seg, now);
+        return SegmentVerdict.Done;
+      case "TIME-WAIT":
+        return this.#timeWaitArrives(seg, now);
+      default:
+        this.#synchronizedArrives(seg, now);
+        return SegmentVerdict.Done;
+    }
+  }
+
+  /** §3.10.7.3: SYN-SENT. */
+  #synSentArrives(seg: Segment, now: number): void {
+    const f = seg.flags;
+    let ackOk = false;
+    if (f & ACK) {
+      // First check: an ACK must cover our SYN and nothing beyond SND.NXT.
+      if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt)) {
+        if (!(f & RST)) this.#sendRst(seg.ack, now);
+        this.#drop(seg, "bad-ack-syn-sent", now);
+        return;
+      }
+      ackOk = true;
+    }
+    if (f & RST) {
+      // Second check (RFC 5961 §3.2 for SYN-SENT): only a RST that acknowledges our
+      // SYN is believed; it means "connection refused".
+      if (ackOk) {
+        this.#enterClosed("rcv-rst", "refused", now);
+      } else {
+        this.#drop(seg, "rst-out-of-window", now);
+      }
+      return;
+    }
+    if (!(f & SYN)) {
+      // Fifth check: neither SYN nor RST.
+      this.#drop(seg, "bad-ack-syn-sent", now);
+      return;
+    }
+    // Fourth check: the peer's SYN.
+    this.#takeSynOptions(seg, now);
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.#rcvAdv = this.rcvNxt;
+    if (ackOk) {
+      this.#ackAdvance(seg.ack, now, seg.tsEcr);
+      this.#updateWindow(seg, true);
+      // §3.10.7.3: our SYN is acknowledged → ESTABLISHED, and ACK the peer's SYN.
+      this.#setState("ESTABLISHED", "rcv-syn-ack", now);
+      this.#ackNow = true;
+      if (seg.payload.length > 0 || (f & FIN)) this.#processText(seg, seqAdd(seg.seq, 1), now);
+      if (this.#closeWhenEstablished) {
+        this.#closeWhenEstablished = false;
+        this.#queueFin(now, this.orphaned);
+      }
+    } else {
+      // Simultaneous open (§3.5, Figure 8): SYN-RECEIVED and SYN,ACK with our ISS.
+      this.sndWnd = seg.window;
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.#setState("SYN-RECEIVED", "rcv-syn", now);
+      this.sndNxt = this.iss;
+      this.#sendSyn(now, true);
+      this.#armRtx(now);
+    }
+  }
+
+  /** TIME-WAIT: the shared rules of {@linkcode timeWaitInput}. */
+  #timeWaitArrives(seg: Segment, now: number): SegmentVerdict {
+    const action = timeWaitInput(this, seg, this.options);
+    switch (action.kind) {
+      case "drop":
+        this.#drop(seg, action.reason, now);
+        return SegmentVerdict.Done;
+      case "close":
+        this.#enterClosed("rcv-rst", "normal", now);
+        return SegmentVerdict.Done;
+      case "reopen":
+        return SegmentVerdict.Reopen;
+      case "ack":
+        if (action.reason) this.#drop(seg, action.reason, now);
+        if (action.rateLimited) this.#challengeAck(now);
+        else this.#sendAck(now);
+        if (action.restart) {
+          // §3.10.7.4 eighth check, TIME-WAIT: restart the 2·MSL timeout.
+          this.#twAt = now + 2 * this.options.msl;
+          this.#scheduledAt = Infinity;
+        }
+        return SegmentVerdict.Done;
+    }
+  }
+
+  /** §3.10.7.4: SYN-RECEIVED and every synchronized state but TIME-WAIT. */
+  #synchronizedArrives(seg: Segment, now: number): void {
+    const f = seg.flags;
+    const state = this.#state;
+
+    // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: send it again.
+    if (state === "SYN-RECEIVED" && (f & SYN) && !(f & (ACK | RST)) && seg.seq === this.irs) {
+      this.#sendSyn(now, true);
+      return;
+    }
+
+    // RFC 7323 §5.3 R1: PAWS, before the sequence check.
+    if (this.tsOk && seg.tsVal !== undefined && !(f & RST) && this.options.paws) {
+      if (seqLt(seg.tsVal, this.tsRecent) && now - this.tsRecentAge < PAWS_IDLE_MS) {
+        this.#drop(seg, "paws", now);
+        this.#dupAck(seg, now);
+        return;
+      }
+    }
+
+    // First check: sequence number acceptability (§3.10.7.4, Table 6).
+    const segLen = seg.payload.length + ((f & SYN) ? 1 : 0) + ((f & FIN) ? 1 : 0);
+    const rcvWnd = Math.max(0, seqDiff(this.#rcvAdv, this.rcvNxt));
+    // Like Linux, a bare FIN at RCV.NXT is taken even when the window is zero.
+    const finAtEdge = seg.seq === this.rcvNxt && seg.payload.length === 0;
+    if (!this.#acceptable(seg.seq, segLen, rcvWnd) && !finAtEdge) {
+      if (f & RST) {
+        // RFC 5961 §3.2: a RST outside the window is dropped silently.
+        this.#drop(seg, "rst-out-of-window", now);
+        return;
+      }
+      if (f & SYN) {
+        // Fourth check applies "irrespective of the sequence number".
+        this.#drop(seg, "syn-challenged", now);
+        this.#challengeAck(now);
+        return;
+      }
+      this.#drop(seg, segLen > 0 ? "duplicate" : "not-acceptable", now);
+      this.#dupAck(seg, now);
+      return;
+    }
+
+    // Second check: RST (RFC 5961 §3.2 as adopted by §3.10.7.4).
+    if (f & RST) {
+      if (seg.seq !== this.rcvNxt) {
+        this.#drop(seg, "rst-challenged", now);
+        this.#challengeAck(now);
+        return;
+      }
+      const reason: CloseReason = state === "SYN-RECEIVED" && !this.passive
+        ? "refused" // simultaneous open refused
+        : "reset";
+      this.#enterClosed("rcv-rst", reason, now);
+      return;
+    }
+
+    // Fourth check: SYN in a synchronized state → challenge ACK (RFC 5961 §4).
+    if (f & SYN) {
+      this.#drop(seg, "syn-challenged", now);
+      this.#challengeAck(now);
+      return;
+    }
+
+    // Fifth check: the ACK field.
+    if (!(f & ACK)) {
+      this.#drop(seg, "no-ack", now);
+      return;
+    }
+    if (state === "SYN-RECEIVED") {
+      if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
+        this.#ackAdvance(seg.ack, now, seg.tsEcr);
+        this.#updateWindow(seg, true);
+        this.#setState("ESTABLISHED", "rcv-ack", now);
+        if (this.#closeWhenEstablished) {
+          this.#closeWhenEstablished = false;
+          this.#queueFin(now, this.orphaned);
+        }
+      } else {
+        // §3.10.7.4 fifth check, SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST>.
+        this.#sendRst(seg.ack, now);
+        this.#drop(seg, "ack-unacceptable", now);
+        return;
+      }
+    } else {
+      if (seqGt(seg.ack, this.sndMax)) {
+        // ACK for something not yet sent: ACK back and drop.
+        this.#drop(seg, "ack-unacceptable", now);
+        this.#dupAck(seg, now);
+        return;
+      }
+      if (seqLt(seg.ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, 1)))) {
+        // RFC 5961 §5: an ACK too far behind is dropped (and answered).
+        this.#drop(seg, "ack-unacceptable", now);
+        this.#dupAck(seg, now);
+        return;
+      }
+      if (seqGt(seg.ack, this.sndUna)) this.#ackAdvance(seg.ack, now, seg.tsEcr);
+      this.#updateWindow(seg, false);
+      // §3.8.6.1: a zero-window peer that keeps answering probes is alive; the
+      // connection must not time out while it does.
+      if (this.sndWnd === 0 && seg.ack === this.sndUna) this.retries = 0;
+    }
+    if ((this.#state as State) === "CLOSED") return;
+
+    // Fifth check, per-state effects of our FIN being acknowledged.
+    const finAcked = this.#finSent() && seqGt(this.sndUna, this.#finSeq);
+    switch (this.#state) {
+      case "FIN-WAIT-1":
+        // Handled after the text: a FIN in this same segment takes FIN-WAIT-1 straight
+        // to TIME-WAIT (Figure 5, note 2).
+        break;
+      case "CLOSING":
+        if (finAcked) this.#enterTimeWait("rcv-ack", now);
+        return;
+      case "LAST-ACK":
+        if (finAcked) this.#enterClosed("rcv-ack", "normal", now);
+        return;
+    }
+
+    // Timestamps: update TS.Recent (RFC 7323 §4.3, §5.3 R3).
+    this.#noteTimestamp(seg, now);
+
+    // Sixth check (URG) is not implemented; see README.
+    // Seventh and eighth checks: text and FIN.
+    if (seg.payload.length > 0 || (f & FIN)) this.#processText(seg, seg.seq, now);
+
+    if (finAcked && this.#state === "FIN-WAIT-1") {
+      this.#setState("FIN-WAIT-2", "rcv-ack", now);
+      // Only an orphan is timed out in FIN-WAIT-2; a half-closed socket may wait for
+      // the peer as long as it likes (Linux tcp_fin_timeout).
+      if (this.orphaned) this.#fw2At = now + this.options.finWait2Timeout;
+    }
+  }
+
+  /** Seventh and eighth checks: segment text, then FIN (§3.10.7.4). */
+  #processText(seg: Segment, seqStart: number, now: number): void {
+    const state = this.#state;
+    let fin = (seg.flags & FIN) !== 0;
+    let data = seg.payload;
+    let seq = seqStart;
+
+    if (data.length > 0) {
+      if (state !== "ESTABLISHED" && state !== "FIN-WAIT-1" && state !== "FIN-WAIT-2") {
+        // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; text is bogus.
+        this.#drop(seg, "data-after-fin", now);
+        this.#ackNow = true;
+        return;
+      }
+      // Trim what we already have (§3.10.7.4: the "idealized segment").
+      const skip = seqDiff(this.rcvNxt, seq);
+      if (skip > 0) {
+        data = data.subarray(Math.min(skip, data.length));
+        seq = this.rcvNxt;
+      }
+      if (data.length > 0 && this.orphaned) {
+        // RFC 2525 §2.17, §3.10.4 SHLD-3: new data after the application closed
+        // cannot be delivered: tell the peer with a RST.
+        const rstSeq = (seg.flags & ACK) ? seg.ack : this.sndNxt;
+        this.#abortWith("data-after-close", now, rstSeq);
+        return;
+      }
+      // Trim to the window; a FIN after trimmed-off data is trimmed off too.
+      const room = Math.max(0, seqDiff(this.#rcvAdv, seq));
+      if (data.length > room) {
+        data = data.subarray(0, room);
+        fin = false;
+        this.#ackNow = true;
+      }
+    }
+    const finSeq = fin ? seqAdd(seq, data.length) : undefined;
+
+    if (data.length > 0) {
+      if (seq === this.rcvNxt) {
+        this.#deliver(data);
+        this.rcvNxt = this.#ooo.pull(seqAdd(seq, data.length), (d) => this.#deliver(d));
+        this.#ackPending++;
+        if (this.#ooo.count > 0 || this.options.delayedAck === 0 || this.#ackPending >= 2) {
+          this.#ackNow = true;
+        } else if (this.#delAckAt === Infinity) {
+          this.#delAckAt = now + this.options.delayedAck;
+        }
+        this.#host.event({ type: "data", conn: this.id, length: seqDiff(this.rcvNxt, seq), now });
+      } else {
+        // Out of order: hold it and send a duplicate ACK at once (RFC 5681 §4.2).
+        this.#ooo.insert(seq, data);
+        this.#ackNow = true;
+      }
+    }
+
+    if (finSeq !== undefined) this.#peerFinSeq = finSeq;
+    if (this.#peerFinSeq !== undefined) {
+      if (this.#peerFinSeq === this.rcvNxt) {
+        this.#peerFinSeq = undefined;
+        this.#finArrives(now);
+      } else if (seqGt(this.#peerFinSeq, this.rcvNxt)) {
+        // FIN beyond a hole: hold it until the gap fills; ACK what we have.
+        this.#ooo.dropFrom(this.#peerFinSeq);
+        this.#ackNow = true;
+      } else {
+        this.#peerFinSeq = undefined;
+      }
+    }
+  }
+
+  /** Eighth check: the peer's FIN is next in sequence (§3.10.7.4). */
+  #finArrives(now: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.#ackNow = true; // a FIN is acknowledged at once
+    switch (this.#state) {
+      case "SYN-RECEIVED":
+      case "ESTABLISHED":
+        this.#setState("CLOSE-WAIT", "rcv-fin", now);
+        break;
+      case "FIN-WAIT-1":
+        // Our FIN acknowledged too (Figure 12 variant, row 2) → TIME-WAIT at once;
+        // otherwise both sides closed together → CLOSING (Figure 13).
+        if (this.#finSent() && seqGt(this.sndUna, this.#finSeq)) {
+          this.#enterTimeWait("rcv-fin", now);
+        } else this.#setState("CLOSING", "rcv-fin", now);
+        break;
+      case "FIN-WAIT-2":
+        this.#enterTimeWait("rcv-fin", now);
+        break;
+    }
+    // §3.10.7.4 eighth check: "signal the user 'connection closing'".
+    this.#host.event({ type: "peer-closed", conn: this.id, now });
+  }
+
+  // ------------------------------------------------------------- ACK helpers
+
+  /** Table 6 of §3.10.7.4. */
+  #acceptable(seq: number, len: number, wnd: number): boolean {
+    const rcvNxt = this.rcvNxt;
+    if (len === 0) {
+      if (wnd === 0) return seq === rcvNxt;
+      return seqInWindow(seq, rcvNxt, seqAdd(rcvNxt, wnd));
+    }
+    if (wnd === 0) return false;
+    const end = seqAdd(this.rcvNxt, wnd);
+    return seqInWindow(seq, rcvNxt, end) || seqInWindow(seqAdd(seq, len - 1), rcvNxt, end) ||
+      // A segment that starts before RCV.NXT and ends beyond it carries new data.
+      (seqLt(seq, rcvNxt) && seqGe(seqAdd(seq, len - 1), end));
+  }
+
+  /** SND.UNA advances to `ack`: free acknowledged data, take an RTT sample. */
+  #ackAdvance(ack: number, now: number, tsEcr: number | undefined): void {
+    const dataEnd = this.#dataEnd();
+    const ackedData = seqDiff(seqLe(ack, dataEnd) ? ack : dataEnd, this.#sndBase);
+    if (ackedData > 0) {
+      this.#sendBuf.drop(ackedData);
+      this.#sndBase = seqAdd(this.#sndBase, ackedData);
+      this.counters.bytesAcked += ackedData;
+    }
+    // RTT sample: the echoed timestamp (RFC 7323 §4.1), else Karn's rule (RFC 6298 §3).
+    if (this.tsOk && tsEcr !== undefined && tsEcr !== 0) {
+      const rtt = seqDiff(this.#tsClock(now), tsEcr);
+      if (rtt >= 0) this.rto.sample(rtt);
+    } else if (this.#rttAt >= 0 && seqGe(ack, this.#rttSeq)) {
+      this.rto.sample(now - this.#rttAt);
+      this.#rttAt = -1;
+    }
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.retries = 0;
+    this.rto.backoff = 0;
+    this.#progressAt = now;
+    this.#persist = false;
+    // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
+    this.#rtxAt = Infinity;
+    this.#scheduledAt = Infinity;
+    if (this.bytesInFlight > 0) this.#armRtx(now);
+  }
+
+  /** §3.10.7.4 fifth check, window update (SND.WL1/SND.WL2 rule). */
+  #updateWindow(seg: Segment, force: boolean): void {
+    if (
+      force || seqLt(this.sndWl1, seg.seq) ||
+      (this.sndWl1 === seg.seq && seqLe(this.sndWl2, seg.ack))
+    ) {
+      const wasZero = this.sndWnd === 0;
+      this.sndWnd = seg.window << this.#sndShift;
+      if (wasZero && this.sndWnd > 0 && seqLt(this.sndUna, this.sndNxt) && !force) {
+        // The window reopened: the probe octet beyond the old window was dropped by
+        // the peer, so send from SND.UNA again.
+        this.sndNxt = this.sndUna;
+      }
+      if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      if (this.sndWnd > 0 && this.#persist) {
+        this.#persist = false;
+        this.#rtxAt = Infinity;
+      }
+    }
+  }
+
+  /** RFC 7323 §4.3: remember the peer's newest timestamp. */
+  #noteTimestamp(seg: Segment, now: number): void {
+    if (!this.tsOk || seg.tsVal === undefined) return;
+    if (seqGe(seg.tsVal, this.tsRecent) && seqLe(seg.seq, this.#lastAckSent)) {
+      this.tsRecent = seg.tsVal;
+      this.tsRecentAge = now;
+    }
+  }
+
+  /** ACK an unacceptable segment (§3.10.7.4 first check); pure ACKs rate-limited. */
+  #dupAck(seg: Segment, now: number): void {
+    const carries = seg.payload.length > 0 || (seg.flags & (SYN | FIN)) !== 0;
+    if (carries) this.#sendAck(now);
+    else this.#challengeAck(now);
+  }
+
+  /** A challenge or out-of-window ACK, rate-limited (RFC 5961 §7). */
+  #challengeAck(now: number): void {
+    if (
+      now - this.#lastChallengeAt < this.options.challengeAckInterval ||
+      !this.#host.allowChallengeAck(now)
+    ) {
+      this.#host.event({
+        type: "segment-dropped",
+        conn: this.id,
+        segment: undefined,
+        reason: "challenge-rate-limited",
+        now,
+      });
+      return;
+    }
+    this.#lastChallengeAt = now;
+    this.counters.challengeAcks++;
+    this.#sendAck(now);
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  #queueFin(now: number, orphan: boolean): void {
+    const s = this.#state;
+    if (orphan) this.orphaned = true;
+    switch (s) {
+      case "CLOSED":
+      case "LISTEN":
+        return;
+      case "SYN-SENT":
+        // Nothing synchronized yet: close once the handshake completes.
+        this.#closeWhenEstablished = true;
+        return;
+      case "SYN-RECEIVED":
+        if (this.#sendBuf.length > 0) {
+          this.#closeWhenEstablished = true;
+          return;
+        }
+        this.#finQueued = true;
+        this.#finSeq = this.#dataEnd();
+        this.#setState("FIN-WAIT-1", "close", now);
+        break;
+      case "ESTABLISHED":
+        this.#finQueued = true;
+        this.#finSeq = this.#dataEnd();
+        this.#setState("FIN-WAIT-1", "close", now);
+        break;
+      case "CLOSE-WAIT":
+        this.#finQueued = true;
+        this.#finSeq = this.#dataEnd();
+        this.#setState("LAST-ACK", "close", now);
+        break;
+      case "FIN-WAIT-2":
+        // close() after shutdown(): now an orphan, so the FIN-WAIT-2 timer applies.
+        if (orphan && this.#fw2At === Infinity) {
+          this.#fw2At = now + this.options.finWait2Timeout;
+        }
+        this.#reschedule();
+        return;
+      default:
+        return; // FIN already queued: CLOSE is idempotent
+    }
+    this.#output(now);
+    this.#reschedule();
+  }
+
+  #abortWith(cause: Cause, now: number, rstSeq: number | undefined): void {
+    const s = this.#state;
+    if (s === "CLOSED") return;
+    this.orphaned = true;
+    if (s === "LISTEN" || s === "SYN-SENT") {
+      this.#enterClosed("abort", "aborted", now);
+      return;
+    }
+    if (s === "CLOSING" || s === "LAST-ACK" || s === "TIME-WAIT") {
+      // §3.10.5: the peer has already closed its side; just delete the TCB.
+      this.#enterClosed("abort", "aborted", now);
+      return;
+    }
+    // §3.10.5: <SEQ=SND.NXT><CTL=RST> in SYN-RECEIVED and the synchronized states.
+    this.#sendRst(rstSeq ?? this.sndNxt, now);
+    this.#closedReason = "aborted";
+    if (this.options.rstSenderTimeWait && s !== "SYN-RECEIVED") {
+      // §3.5.2 SHOULD: the RST sender holds the 4-tuple for 2·MSL.
+      this.#enterTimeWait(cause, now);
+      return;
+    }
+    this.#enterClosed(cause, "aborted", now);
+  }
+
+  #enterTimeWait(cause: Cause, now: number): void {
+    this.#setState("TIME-WAIT", cause, now);
+    // §3.10.7.4: start the time-wait timer, turn off the other timers.
+    this.#rtxAt = this.#delAckAt = this.#fw2At = Infinity;
+    this.#persist = false;
+    this.#progressAt = Infinity;
+    this.#twAt = now + 2 * this.options.msl;
+    this.#scheduledAt = Infinity;
+    this.#sendBuf.clear();
+    this.#ooo.clear();
+  }
+
+  #enterClosed(cause: Cause, reason: CloseReason, now: number): void {
+    this.#rtxAt =
+      this.#delAckAt =
+      this.#fw2At =
+      this.#twAt =
+        Infinity;
+    this.#progressAt = Infinity;
+    this.#persist = false;
+    this.#closedReason = reason;
+    this.#setState("CLOSED", cause, now);
+    this.#sendBuf.clear();
+    this.#ooo.clear();
+    this.#host.event({ type: "closed", conn: this.id, reason, now });
+    this.#host.released(this);
+  }
+
+  #closedReasonOr(r: CloseReason): CloseReason {
+    return this.#closedReason ?? r;
+  }
+
+  #setState(to: State, cause: Cause, now: number): void {
+    const from = this.#state;
+    if (!isAllowedTransition(from, to, cause)) {
+      throw new Error(`Bug: transition ${from} → ${to} (${cause}) is not in the table`);
+    }
+    this.#state = to;
+    this.#host.event({ type: "state-changed", conn: this.id, from, to, cause, now });
+  }
+
+  // ------------------------------------------------------------------ output
+
+  #dataEnd(): number {
+    return seqAdd(this.#sndBase, this.#sendBuf.length);
+  }
+
+  #finSent(): boolean {
+    return this.#finQueued && seqGt(this.sndMax, this.#finSeq);
+  }
+
+  /** Sends what the windows allow, at most `limit` segments (§3.8.6, §3.10.2). */
+  #output(now: number, limit = Infinity): void {
+    const s = this.#state;
+    if (!isSynchronized(s) || s === "TIME-WAIT" || s === "FIN-WAIT-2") return;
+    let sent = 0;
+    while (sent < limit) {
+      const dataEnd = this.#dataEnd();
+      const pending = seqDiff(dataEnd, this.sndNxt);
+      if (pending > 0) {
+        const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+        const len = Math.min(pending, this.sndMss, usable);
+        if (len <= 0) {
+          // Zero window with data waiting and nothing in flight: persist (§3.8.6.1).
+          if (this.sndWnd === 0 && this.bytesInFlight === 0) this.#armPersist(now);
+          break;
+        }
+        const last = len === pending;
+        const withFin = last && this.#finQueued;
+        const offset = seqDiff(this.sndNxt, this.#sndBase);
+        const flags = ACK | (last ? PSH : 0) | (withFin ? FIN : 0);
+        const rtx = seqLt(this.sndNxt, this.sndMax);
+        this.#transmit(flags, this.sndNxt, this.#sendBuf.view(offset, len), rtx, now);
+        if (!rtx) this.counters.bytesSent += len;
+        this.#advanceSndNxt(len + (withFin ? 1 : 0), rtx, now);
+        sent++;
+        continue;
+      }
+      if (this.#finQueued && this.sndNxt === this.#finSeq) {
+        // FIN alone (§3.10.4): it needs no window.
+        const rtx = seqLt(this.sndNxt, this.sndMax);
+        this.#transmit(FIN | ACK, this.sndNxt, EMPTY, rtx, now);
+        this.#advanceSndNxt(1, rtx, now);
+        sent++;
+      }
+      break;
+    }
+  }
+
+  #advanceSndNxt(n: number, rtx: boolean, now: number): void {
+    if (!rtx && this.#rttAt < 0 && !this.tsOk) {
+      this.#rttSeq = seqAdd(this.sndNxt, n);
+      this.#rttAt = now;
+    }
+    this.sndNxt = seqAdd(this.sndNxt, n);
+    this.sndMax = seqMax(this.sndMax, this.sndNxt);
+    if (this.#rtxAt === Infinity || this.#persist) {
+      this.#persist = false;
+      this.#armRtx(now);
+    }
+  }
+
+  /** RFC 6298 §5.4-5.6: the retransmission timer expired. */
+  #retransmitTimeout(now: number): void {
+    if (this.bytesInFlight === 0) return;
+    const s = this.#state;
+    const limit = s === "SYN-SENT"
+      ? this.options.synRetries
+      : s === "SYN-RECEIVED" && this.passive
+      ? SYNACK_RETRIES
+      : this.orphaned
+      ? this.options.orphanRetries
+      : this.options.maxRetries;
+    if (this.retries >= limit) {
+      // §3.8.3 R2: give up. Like Linux, no RST: the peer is presumed unreachable.
+      this.#enterClosed("retransmit-timeout", "timeout", now);
+      return;
+    }
+    this.retries++;
+    this.rto.backoff++;
+    this.#rttAt = -1; // Karn: never time a retransmitted segment
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED") {
+      this.sndNxt = this.iss;
+      this.#sendSyn(now, true);
+    } else {
+      // Go back to the oldest unacknowledged segment and resend it alone; later ACKs
+      // clock out the rest (RFC 5681 §3.1 after an RTO).
+      this.sndNxt = this.sndUna;
+      this.#output(now, 1);
+    }
+    this.#armRtx(now);
+  }
+
+  /** Zero-window probe (§3.8.6.1): one octet of new data beyond the window. */
+  #persistProbe(now: number): void {
+    this.#persist = false;
+    const pending = seqDiff(this.#dataEnd(), this.sndNxt);
+    if (pending <= 0 || this.sndWnd > 0) {
+      this.#output(now);
+      return;
+    }
+    const offset = seqDiff(this.sndNxt, this.#sndBase);
+    this.#transmit(ACK, this.sndNxt, this.#sendBuf.view(offset, 1), false, now);
+    this.counters.bytesSent += 1;
+    this.sndNxt = seqAdd(this.sndNxt, 1);
+    this.sndMax = seqMax(this.sndMax, this.sndNxt);
+    this.rto.backoff++;
+    this.#armRtx(now);
+  }
+
+  #armRtx(now: number): void {
+    this.#rtxAt = now + this.rto.current;
+  }
+
+  #armPersist(now: number): void {
+    if (this.#persist && this.#rtxAt !== Infinity) return;
+    this.#persist = true;
+    this.#rtxAt = now + this.rto.current;
+  }
+
+  #userAt(): number {
+    const ut = this.options.userTimeout;
+    if (ut <= 0 || this.#progressAt === Infinity) return Infinity;
+    // Only while something is unacknowledged (§3.8.4: data not delivered in time).
+    if (this.bytesInFlight === 0 && this.#sendBuf.length === 0) return Infinity;
+    return this.#progressAt + ut;
+  }
+
+  #reschedule(): void {
+    const d = this.nextDeadline;
+    if (d < this.#scheduledAt) {
+      this.#scheduledAt = d;
+      this.#host.schedule(this, d);
+    }
+  }
+
+  #sendSyn(now: number, rtx: boolean): void {
+    const flags = this.#state === "SYN-SENT" ? SYN : SYN | ACK;
+    this.#transmit(flags, this.iss, EMPTY, rtx, now);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = seqMax(this.sndMax, this.sndNxt);
+    if (!rtx && !this.tsOk && this.#rttAt < 0) {
+      this.#rttSeq = this.sndNxt;
+      this.#rttAt = now;
+    }
+  }
+
+  #sendAck(now: number): void {
+    this.#transmit(ACK, this.sndNxt, EMPTY, false, now);
+  }
+
+  #sendRst(seq: number, now: number): void {
+    this.counters.rstsSent++;
+    this.#transmit(RST, seq, EMPTY, false, now);
+  }
+
+  #transmit(flags: number, seq: number, payload: Uint8Array, rtx: boolean, now: number): void {
+    const syn = (flags & SYN) !== 0;
+    const withAck = (flags & ACK) !== 0;
+    let window = 0;
+    if (!(flags & RST)) {
+      // Never shrink the window we offered (§3.8.6.2.2): the right edge only moves right.
+      const wnd = Math.max(this.rcvWnd, seqDiff(this.#rcvAdv, this.rcvNxt));
+      const shift = syn ? 0 : this.#rcvShift;
+      window = Math.min(wnd >>> shift, MAX_WINDOW);
+      const edge = seqAdd(this.rcvNxt, window << shift);
+      if (seqGt(edge, this.#rcvAdv) || !isSynchronized(this.#state)) this.#rcvAdv = edge;
+    }
+    const o = this.options;
+    const tsActive = syn
+      ? o.timestamps && (this.#state === "SYN-SENT" || this.#peerOfferedTs)
+      : this.tsOk;
+    const seg: Segment = {
+      srcPort: this.localPort,
+      dstPort: this.remotePort,
+      seq,
+      ack: withAck ? this.rcvNxt : 0,
+      flags,
+      window,
+      checksum: 0,
+      urgent: 0,
+      mss: syn ? o.mss : undefined,
+      windowScale: syn && o.windowScale !== undefined &&
+          (this.#state === "SYN-SENT" || this.#peerOfferedWs)
+        ? o.windowScale
+        : undefined,
+      sackPermitted: false,
+      sack: undefined,
+      tsVal: tsActive && !(flags & RST) ? this.#tsClock(now) : undefined,
+      tsEcr: tsActive && !(flags & RST) ? (withAck ? this.tsRecent : 0) : undefined,
+      payload,
+    };
+    if (withAck) {
+      this.#lastAckSent = this.rcvNxt;
+      this.#ackPending = 0;
+      this.#ackNow = false;
+      this.#delAckAt = Infinity;
+    }
+    this.counters.segmentsOut++;
+    if (rtx) this.counters.retransmissions++;
+    this.#host.transmit(this, seg, rtx, now);
+  }
+
+  #tsClock(now: number): number {
+    return (Math.floor(now) + this.#tsOffset) >>> 0;
+  }
+
+  /** Options on a SYN we received (§3.7.1 MSS, RFC 7323 window scale and timestamps). */
+  #takeSynOptions(seg: Segment, now: number): void {
+    const o = this.options;
+    // §3.7.1: without an MSS option assume 536 (IPv4 default, MUST-15).
+    this.sndMss = Math.max(1, Math.min(o.mss, seg.mss ?? 536));
+    this.#peerOfferedWs = seg.windowScale !== undefined;
+    const wsOk = this.#peerOfferedWs && o.windowScale !== undefined;
+    this.#sndShift = wsOk ? seg.windowScale! : 0;
+    this.#rcvShift = wsOk ? o.windowScale! : 0;
+    this.#peerOfferedTs = seg.tsVal !== undefined;
+    this.tsOk = this.#peerOfferedTs && o.timestamps;
+    if (this.tsOk) {
+      this.tsRecent = seg.tsVal!;
+      this.tsRecentAge = now;
+    }
+  }
+
+  #deliver(data: Uint8Array): void {
+    this.#recvBuf.push(data);
+    this.counters.bytesReceived += data.length;
+  }
+
+  #drop(seg: Segment, reason: DropReason, now: number): void {
+    this.#host.event({ type: "segment-dropped", conn: this.id, segment: seg, reason, now });
+  }
+}
+
+const EMPTY = new Uint8Array(0);
