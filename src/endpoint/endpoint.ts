@@ -449,7 +449,7 @@ export class Endpoint {
       this.#events.push({ type: "segment-received", conn: c?.tcb.id, segment: seg, now });
     }
     if (c) {
-      const verdict = c.tcb.handleSegment(seg, now);
+      const verdict = c.tcb.handleSegment(seg, now, this.#listeners.has(seg.dstPort));
       if (verdict !== SegmentVerdict.Reopen) return;
       // §3.10.7.4 / RFC 6191: the SYN reopens the 4-tuple. The new ISS must lie beyond
       // everything the old incarnation used (as Linux: SND.NXT + 2^16 + 1).

@@ -378,10 +378,13 @@ export class Tcb {
 
   // ------------------------------------------------------------------ inputs
 
-  /** SEGMENT ARRIVES (§3.10.7) for this connection. */
-  handleSegment(seg: Segment, now: number): SegmentVerdict {
+  /**
+   * SEGMENT ARRIVES (§3.10.7) for this connection. `canReopen` says whether a
+   * listener could take a SYN that reopens this 4-tuple from TIME-WAIT.
+   */
+  handleSegment(seg: Segment, now: number, canReopen = true): SegmentVerdict {
     this.counters.segmentsIn++;
-    const verdict = this.#segmentArrives(seg, now);
+    const verdict = this.#segmentArrives(seg, now, canReopen);
     if (this.#state !== "CLOSED") {
       this.#output(now);
       if (this.#ackNow) this.#sendAck(now);
@@ -426,7 +429,7 @@ export class Tcb {
 
   // --------------------------------------------------------- segment arrives
 
-  #segmentArrives(seg: Segment, now: number): SegmentVerdict {
+  #segmentArrives(seg: Segment, now: number, canReopen: boolean): SegmentVerdict {
     switch (this.#state) {
       case "CLOSED":
       case "LISTEN":
@@ -437,7 +440,7 @@ export class Tcb {
         this.#synSentArrives(seg, now);
         return SegmentVerdict.Done;
       case "TIME-WAIT":
-        return this.#timeWaitArrives(seg, now);
+        return this.#timeWaitArrives(seg, now, canReopen);
       default:
         this.#synchronizedArrives(seg, now);
         return SegmentVerdict.Done;
@@ -502,8 +505,8 @@ export class Tcb {
   }
 
   /** TIME-WAIT: the shared rules of {@linkcode timeWaitInput}. */
-  #timeWaitArrives(seg: Segment, now: number): SegmentVerdict {
-    const action = timeWaitInput(this, seg, this.options);
+  #timeWaitArrives(seg: Segment, now: number, canReopen: boolean): SegmentVerdict {
+    const action = timeWaitInput(this, seg, this.options, canReopen);
     switch (action.kind) {
       case "drop":
         this.#drop(seg, action.reason, now);
@@ -534,6 +537,16 @@ export class Tcb {
     // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: send it again.
     if (state === "SYN-RECEIVED" && (f & SYN) && !(f & (ACK | RST)) && seg.seq === this.irs) {
       this.#sendSyn(now, true);
+      return;
+    }
+    // Simultaneous open (§3.5 Figure 7 line 6, MUST-10): the peer's SYN,ACK repeats
+    // the SYN we already acknowledged. When it ACKs our SYN, process it as that ACK
+    // (the SYN's octet lies before RCV.NXT), as Linux does; otherwise it is challenged.
+    if (
+      state === "SYN-RECEIVED" && !this.passive && (f & SYN) && (f & ACK) && !(f & RST) &&
+      seg.seq === this.irs && seg.ack === this.sndNxt
+    ) {
+      this.#synchronizedArrives({ ...seg, seq: this.rcvNxt, flags: f & ~SYN }, now);
       return;
     }
 
@@ -699,10 +712,12 @@ export class Tcb {
 
     if (data.length > 0) {
       if (seq === this.rcvNxt) {
+        // RFC 5681 §4.2: a segment that fills all or part of a gap is ACKed at once.
+        const fillsGap = this.#ooo.count > 0;
         this.#deliver(data);
         this.rcvNxt = this.#ooo.pull(seqAdd(seq, data.length), (d) => this.#deliver(d));
         this.#ackPending++;
-        if (this.#ooo.count > 0 || this.options.delayedAck === 0 || this.#ackPending >= 2) {
+        if (fillsGap || this.options.delayedAck === 0 || this.#ackPending >= 2) {
           this.#ackNow = true;
         } else if (this.#delAckAt === Infinity) {
           this.#delAckAt = now + this.options.delayedAck;
@@ -806,11 +821,13 @@ export class Tcb {
       (this.sndWl1 === seg.seq && seqLe(this.sndWl2, seg.ack))
     ) {
       const wasZero = this.sndWnd === 0;
-      this.sndWnd = seg.window << this.#sndShift;
+      // RFC 7323 §2.2: the window of a segment with SYN set is never scaled.
+      this.sndWnd = (seg.flags & SYN) ? seg.window : seg.window << this.#sndShift;
       if (wasZero && this.sndWnd > 0 && seqLt(this.sndUna, this.sndNxt) && !force) {
         // The window reopened: the probe octet beyond the old window was dropped by
-        // the peer, so send from SND.UNA again.
-        this.sndNxt = this.sndUna;
+        // the peer, so send from SND.UNA again (from the first data octet when our SYN
+        // is still unacknowledged after CLOSE in SYN-RECEIVED: the SYN is the RTO's).
+        this.sndNxt = seqMax(this.sndUna, this.#sndBase);
       }
       if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seg.seq;
@@ -900,6 +917,9 @@ export class Tcb {
       default:
         return; // FIN already queued: CLOSE is idempotent
     }
+    // The FIN is now the oldest unacknowledged octet when nothing else is: the user
+    // timeout (§3.8.4, RFC 5482) counts from now, not from the last idle ACK.
+    if (this.bytesInFlight === 0 && this.#sendBuf.length === 0) this.#progressAt = now;
     this.#output(now);
     this.#reschedule();
   }
@@ -1049,14 +1069,29 @@ export class Tcb {
     this.retries++;
     this.rto.backoff++;
     this.#rttAt = -1; // Karn: never time a retransmitted segment
-    if (s === "SYN-SENT" || s === "SYN-RECEIVED") {
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED" || seqLe(this.sndUna, this.iss)) {
+      // Also after CLOSE in SYN-RECEIVED (§3.10.4 → FIN-WAIT-1, then maybe CLOSING)
+      // before our SYN was acknowledged: the SYN,ACK is still the oldest segment
+      // unacknowledged, so it goes again; the ACK of it clocks out the FIN.
       this.sndNxt = this.iss;
       this.#sendSyn(now, true);
     } else {
       // Go back to the oldest unacknowledged segment and resend it alone; later ACKs
       // clock out the rest (RFC 5681 §3.1 after an RTO).
       this.sndNxt = this.sndUna;
-      this.#output(now, 1);
+      if (
+        this.sndWnd === 0 && seqGe(this.sndUna, this.#sndBase) &&
+        seqLt(this.sndUna, this.#dataEnd())
+      ) {
+        // Zero window (§3.8.6.1): the window allows nothing, so send the probe octet
+        // at SND.UNA again. A peer that answers resets R2 (fifth check) and so keeps
+        // the connection open for as long as it likes (RFC 1122 §4.2.2.17).
+        const offset = seqDiff(this.sndNxt, this.#sndBase);
+        this.#transmit(ACK, this.sndNxt, this.#sendBuf.view(offset, 1), true, now);
+        this.sndNxt = seqAdd(this.sndNxt, 1);
+      } else {
+        this.#output(now, 1);
+      }
     }
     this.#armRtx(now);
   }

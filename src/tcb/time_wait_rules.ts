@@ -81,13 +81,21 @@ const DUP_ACK_DATA: TimeWaitAction = {
   rateLimited: false,
 };
 
-/** Decides what `seg` does to a connection in TIME-WAIT. Pure. */
+/**
+ * Decides what `seg` does to a connection in TIME-WAIT. Pure. `canReopen` says
+ * whether a listener on the local port could take a reopening SYN; without one the
+ * SYN is challenged like any other and the 4-tuple stays in TIME-WAIT.
+ */
 export function timeWaitInput(
   tw: TimeWaitFacts,
   seg: Segment,
   policy: TimeWaitPolicy,
+  canReopen = true,
 ): TimeWaitAction {
   const flags = seg.flags;
+  // §3.10.7.4 MAY-2 reopens the 4-tuple for a new connection; with nobody listening
+  // there is none to open (Linux then sends its TIME-WAIT ACK).
+  const reopen = canReopen ? REOPEN : CHALLENGE_SYN;
   const hasTs = tw.tsOk && seg.tsVal !== undefined;
 
   if (flags & RST) {
@@ -108,12 +116,12 @@ export function timeWaitInput(
     // beyond RCV.NXT of the old incarnation.
     if (policy.timeWaitReopen === "seq-and-timestamp" && hasTs) {
       const ts = seg.tsVal!;
-      if (seqGt(ts, tw.tsRecent)) return REOPEN;
-      if (ts === tw.tsRecent && seqGt(seg.seq, tw.rcvNxt)) return REOPEN;
+      if (seqGt(ts, tw.tsRecent)) return reopen;
+      if (ts === tw.tsRecent && seqGt(seg.seq, tw.rcvNxt)) return reopen;
       // RFC 6191: otherwise silently drop, leaving TIME-WAIT as it is.
       return DROP_OLD_SYN;
     }
-    if (policy.timeWaitReopen !== "never" && seqGt(seg.seq, tw.rcvNxt)) return REOPEN;
+    if (policy.timeWaitReopen !== "never" && seqGt(seg.seq, tw.rcvNxt)) return reopen;
     // RFC 5961 §4: any other SYN gets a (rate-limited) challenge ACK.
     return CHALLENGE_SYN;
   }

@@ -135,7 +135,7 @@ export const SCENARIOS: readonly Scenario[] = [
       });
       // The reopened connection closes normally too, so the trace ends.
       let second = 0;
-      world.onEvent((node, ev, ep, w) => {
+      world.onEvent((node, ev, _ep, w) => {
         if (node !== PEER_A || ev.type !== "state-changed" || ev.to !== "ESTABLISHED") return;
         if (ev.conn === ca || second !== 0) return;
         second = ev.conn;
