@@ -172,6 +172,8 @@ export class Endpoint {
   #addrs: string[] = [];
   #addrBytes: Uint8Array[] = [];
   #addrSums: number[] = [];
+  /** Timestamp offset per remote address (RFC 7323 §5.4), computed once. */
+  #tsOffsets: number[] = [];
 
   #byKey = new Map<number, Conn>();
   #byId = new Map<ConnId, Conn>();
@@ -293,6 +295,14 @@ export class Endpoint {
   /** RECEIVE: takes up to `max` bytes of in-order data. */
   read(id: ConnId, max = Infinity, now = 0): Uint8Array {
     return this.#get(id).tcb.read(max, now);
+  }
+
+  /**
+   * RECEIVE into `dst`: copies up to `dst.length` bytes of in-order data and returns
+   * the count. Allocates nothing.
+   */
+  readInto(id: ConnId, dst: Uint8Array, now = 0): number {
+    return this.#get(id).tcb.readInto(dst, now);
   }
 
   /** Half-close: our FIN after queued data; reading continues (§3.6.1). */
@@ -560,7 +570,7 @@ export class Endpoint {
       localPort,
       remotePort,
       iss,
-      tsOffset: this.#isn.tsOffset(this.#local, this.#addrBytes[addrId]),
+      tsOffset: this.#tsOffsets[addrId],
       options,
       host: this.#host,
     });
@@ -675,6 +685,7 @@ export class Endpoint {
     this.#addrSums.push(
       this.#pseudo === "addresses" ? addrSum(this.#local, bytes) : addrSum(zero, zero),
     );
+    this.#tsOffsets.push(this.#isn.tsOffset(this.#local, bytes));
     return id;
   }
 

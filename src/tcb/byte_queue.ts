@@ -1,33 +1,61 @@
 /**
- * A growable FIFO of bytes: the send buffer (bytes from SND.UNA on) and the
- * receive buffer (bytes received in order but not yet read by the application).
+ * A FIFO of bytes: the send buffer (bytes from SND.UNA on) and the receive buffer
+ * (bytes received in order but not yet read by the application).
  *
- * Views handed out by {@linkcode ByteQueue.view} stay valid until the next `push`
- * (which may compact or grow the storage); the TCB transmits a segment, and the
- * host encodes it, before any further `push`.
+ * Storage comes from a shared pool and goes back to it whenever the queue empties,
+ * so a connection that moves a small message allocates nothing in steady state
+ * (a fresh `Uint8Array` costs about 0.5 µs in Deno).
+ *
+ * Views handed out by {@linkcode ByteQueue.view} stay valid until the next `push`,
+ * `drop` or `take`; the TCB transmits a segment, and the host encodes it, first.
  *
  * @module
  */
 
 const EMPTY = new Uint8Array(0);
+const MIN_CAPACITY = 2048;
+/** Buffers up to this size are kept for reuse; larger ones are left to the GC. */
+const MAX_POOLED = 64 * 1024;
+/** Most idle buffers kept per size class. */
+const POOL_DEPTH = 4096;
 
-/** A byte FIFO over one contiguous buffer with a moving head. */
+/** Free buffers by size class: 2 KiB, 4 KiB, ..., 64 KiB. */
+const pool: Uint8Array[][] = [];
+
+function sizeClass(cap: number): number {
+  return 31 - Math.clz32(cap / MIN_CAPACITY);
+}
+
+function acquire(minBytes: number): Uint8Array {
+  let cap = MIN_CAPACITY;
+  while (cap < minBytes) cap *= 2;
+  if (cap <= MAX_POOLED) {
+    const free = pool[sizeClass(cap)];
+    if (free && free.length > 0) return free.pop()!;
+  }
+  return new Uint8Array(cap);
+}
+
+function release(buf: Uint8Array): void {
+  const cap = buf.length;
+  if (cap < MIN_CAPACITY || cap > MAX_POOLED) return;
+  const k = sizeClass(cap);
+  const free = pool[k] ?? (pool[k] = []);
+  if (free.length < POOL_DEPTH) free.push(buf);
+}
+
+/** A byte FIFO over one contiguous pooled buffer with a moving head. */
 export class ByteQueue {
-  #buf: Uint8Array;
+  #buf: Uint8Array = EMPTY;
   #head = 0;
   #tail = 0;
-
-  /** Creates a queue with room for `initial` bytes before it first grows. */
-  constructor(initial = 256) {
-    this.#buf = initial > 0 ? new Uint8Array(initial) : EMPTY;
-  }
 
   /** Bytes held. */
   get length(): number {
     return this.#tail - this.#head;
   }
 
-  /** Appends `data` (copied). */
+  /** Appends `data[start..end)` (copied). */
   push(data: Uint8Array, start = 0, end = data.length): void {
     const n = end - start;
     if (n <= 0) return;
@@ -43,7 +71,7 @@ export class ByteQueue {
   drop(n: number): void {
     if (n < 0 || n > this.length) throw new RangeError(`Cannot drop ${n} of ${this.length} bytes`);
     this.#head += n;
-    if (this.#head === this.#tail) this.#head = this.#tail = 0;
+    if (this.#head === this.#tail) this.clear();
   }
 
   /** A view of `len` bytes starting `offset` bytes after the front (no copy). */
@@ -65,8 +93,19 @@ export class ByteQueue {
     return out;
   }
 
-  /** Forgets everything. */
+  /** Removes up to `dst.length` bytes from the front into `dst`; returns the count. */
+  takeInto(dst: Uint8Array): number {
+    const n = Math.min(dst.length, this.length);
+    if (n === 0) return 0;
+    dst.set(this.#buf.subarray(this.#head, this.#head + n));
+    this.drop(n);
+    return n;
+  }
+
+  /** Forgets everything and returns the storage to the pool. */
   clear(): void {
+    if (this.#buf !== EMPTY) release(this.#buf);
+    this.#buf = EMPTY;
     this.#head = this.#tail = 0;
   }
 
@@ -76,10 +115,9 @@ export class ByteQueue {
       // Enough space overall and the dead front is large: slide down instead of growing.
       this.#buf.copyWithin(0, this.#head, this.#tail);
     } else {
-      let cap = Math.max(64, this.#buf.length);
-      while (cap < len + n) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.#buf.subarray(this.#head, this.#tail));
+      const next = acquire(Math.max(len + n, this.#buf.length * 2));
+      if (len > 0) next.set(this.#buf.subarray(this.#head, this.#tail));
+      if (this.#buf !== EMPTY) release(this.#buf);
       this.#buf = next;
     }
     this.#head = 0;

@@ -9,6 +9,8 @@
  */
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "../wire/seq.ts";
 
+const NONE: Piece[] = [];
+
 interface Piece {
   seq: number;
   data: Uint8Array;
@@ -16,7 +18,8 @@ interface Piece {
 
 /** Segments received beyond RCV.NXT, in sequence order. */
 export class Reassembly {
-  #pieces: Piece[] = [];
+  /** Created on first use: most connections never see a segment out of order. */
+  #pieces: Piece[] = NONE;
   #bytes = 0;
 
   /** Bytes held (overlaps counted once per piece). */
@@ -33,6 +36,7 @@ export class Reassembly {
   insert(seq: number, data: Uint8Array): void {
     if (data.length === 0) return;
     const end = seqAdd(seq, data.length);
+    if (this.#pieces === NONE) this.#pieces = [];
     let i = this.#pieces.length;
     while (i > 0 && seqGt(this.#pieces[i - 1].seq, seq)) i--;
     const prev = this.#pieces[i - 1];
@@ -75,7 +79,7 @@ export class Reassembly {
 
   /** Forgets everything. */
   clear(): void {
-    this.#pieces.length = 0;
+    this.#pieces = NONE;
     this.#bytes = 0;
   }
 }

@@ -117,10 +117,40 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: "LAST-ACK", to: "TIME-WAIT", causes: ["abort"] },
 ];
 
-const allowed = new Set<string>();
-for (const t of TRANSITIONS) for (const c of t.causes) allowed.add(`${t.from}>${t.to}>${c}`);
+const STATE_INDEX = new Map<State, number>(STATES.map((s, i) => [s, i]));
+const CAUSES = [
+  "open",
+  "listen",
+  "rcv-syn",
+  "rcv-syn-ack",
+  "rcv-ack",
+  "rcv-fin",
+  "close",
+  "rcv-rst",
+  "abort",
+  "data-after-close",
+  "retransmit-timeout",
+  "user-timeout",
+  "fin-wait-2-timeout",
+  "time-wait-expired",
+  "reopened",
+  "recycled",
+] as const satisfies readonly Cause[];
+// Every cause must be in the list above: this line fails to type-check otherwise.
+const _allCauses: Record<Exclude<Cause, typeof CAUSES[number]>, never> = {};
+const CAUSE_BIT = new Map<Cause, number>(CAUSES.map((c, i) => [c, 1 << i]));
+/** For each (from, to) pair, a bit set of the causes the table allows. */
+const ALLOWED = new Int32Array(STATES.length * STATES.length);
+for (const t of TRANSITIONS) {
+  const k = STATE_INDEX.get(t.from)! * STATES.length + STATE_INDEX.get(t.to)!;
+  for (const c of t.causes) ALLOWED[k] |= CAUSE_BIT.get(c)!;
+}
 
 /** Whether the table allows `from → to` for `cause`. */
 export function isAllowedTransition(from: State, to: State, cause: Cause): boolean {
-  return allowed.has(`${from}>${to}>${cause}`);
+  const f = STATE_INDEX.get(from);
+  const t = STATE_INDEX.get(to);
+  const c = CAUSE_BIT.get(cause);
+  if (f === undefined || t === undefined || c === undefined) return false;
+  return (ALLOWED[f * STATES.length + t] & c) !== 0;
 }

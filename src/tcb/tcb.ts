@@ -107,7 +107,7 @@ export class Tcb {
   maxSndWnd = 0;
   /** Sequence number of the first byte in the send buffer. */
   #sndBase: number;
-  #sendBuf = new ByteQueue(0);
+  #sendBuf = new ByteQueue();
   /** Effective MSS for what we send: min(ours, the peer's). */
   sndMss: number;
 
@@ -116,7 +116,7 @@ export class Tcb {
   rcvNxt = 0;
   /** Right edge of the window we last advertised; never moved left (§3.8.6.2.2). */
   #rcvAdv = 0;
-  #recvBuf = new ByteQueue(0);
+  #recvBuf = new ByteQueue();
   #ooo = new Reassembly();
   /** SEQ of the peer's FIN when it arrived beyond a hole (§3.10.7.4, eighth check). */
   #peerFinSeq: number | undefined;
@@ -161,6 +161,8 @@ export class Tcb {
   /** Karn's rule without timestamps: time one segment at a time. */
   #rttSeq = 0;
   #rttAt = -1;
+  /** Our TSval when we last retransmitted: older echoes give no RTT sample. */
+  #rtxTsVal: number | undefined;
   #lastChallengeAt = -Infinity;
 
   /** Counters for this connection. */
@@ -322,17 +324,31 @@ export class Tcb {
   /** RECEIVE (§3.10.3): takes up to `max` bytes of in-order data. */
   read(max: number = Infinity, now = 0): Uint8Array {
     const out = this.#recvBuf.take(max);
-    // Receiver-side SWS avoidance (§3.8.6.2.2): announce the larger window only when
-    // its right edge moves by at least one MSS or half the buffer.
-    if (out.length > 0 && isSynchronized(this.#state) && this.#state !== "TIME-WAIT") {
+    if (out.length > 0) this.#afterRead(now);
+    return out;
+  }
+
+  /** RECEIVE into `dst`; returns the number of bytes copied. */
+  readInto(dst: Uint8Array, now = 0): number {
+    const n = this.#recvBuf.takeInto(dst);
+    if (n > 0) this.#afterRead(now);
+    return n;
+  }
+
+  #afterRead(now: number): void {
+    // A window update of its own only when the sender may be stalled: what is left of
+    // the window we offered is under two segments. Otherwise the next ACK carries the
+    // new window. Receiver-side SWS avoidance (§3.8.6.2.2): and only when the right
+    // edge moves by at least one MSS or half the buffer.
+    if (isSynchronized(this.#state) && this.#state !== "TIME-WAIT") {
       const edge = seqAdd(this.rcvNxt, Math.min(this.rcvWnd, MAX_WINDOW << this.#rcvShift));
       const moved = seqDiff(edge, this.#rcvAdv);
-      if (moved >= Math.min(this.sndMss, this.options.rcvBuffer >>> 1)) {
+      const left = seqDiff(this.#rcvAdv, this.rcvNxt);
+      if (left < 2 * this.sndMss && moved >= Math.min(this.sndMss, this.options.rcvBuffer >>> 1)) {
         this.#sendAck(now);
         this.#reschedule();
       }
     }
-    return out;
   }
 
   /** Half-close: SHUTDOWN of the sending side (§3.6.1). Reading goes on. */
@@ -715,7 +731,8 @@ export class Tcb {
         // RFC 5681 §4.2: a segment that fills all or part of a gap is ACKed at once.
         const fillsGap = this.#ooo.count > 0;
         this.#deliver(data);
-        this.rcvNxt = this.#ooo.pull(seqAdd(seq, data.length), (d) => this.#deliver(d));
+        this.rcvNxt = seqAdd(seq, data.length);
+        if (fillsGap) this.rcvNxt = this.#ooo.pull(this.rcvNxt, (d) => this.#deliver(d));
         this.#ackPending++;
         if (fillsGap || this.options.delayedAck === 0 || this.#ackPending >= 2) {
           this.#ackNow = true;
@@ -796,8 +813,13 @@ export class Tcb {
     }
     // RTT sample: the echoed timestamp (RFC 7323 §4.1), else Karn's rule (RFC 6298 §3).
     if (this.tsOk && tsEcr !== undefined && tsEcr !== 0) {
+      // RFC 7323 §4.1 allows (MAY) a sample from TSecr. Not when the echo is older than
+      // our last retransmission: the peer then echoed a segment from before it (a
+      // duplicate does not update TS.Recent, §5.3 R2/R3), so now - TSecr measures our
+      // backoff, not the path, and pins RTO at its ceiling (Karn's rule, RFC 6298 §3).
       const rtt = seqDiff(this.#tsClock(now), tsEcr);
-      if (rtt >= 0) this.rto.sample(rtt);
+      const stale = this.#rtxTsVal !== undefined && seqLt(tsEcr, this.#rtxTsVal);
+      if (rtt >= 0 && !stale) this.rto.sample(rtt);
     } else if (this.#rttAt >= 0 && seqGe(ack, this.#rttSeq)) {
       this.rto.sample(now - this.#rttAt);
       this.#rttAt = -1;
@@ -1202,7 +1224,10 @@ export class Tcb {
       this.#delAckAt = Infinity;
     }
     this.counters.segmentsOut++;
-    if (rtx) this.counters.retransmissions++;
+    if (rtx) {
+      this.counters.retransmissions++;
+      this.#rtxTsVal = this.#tsClock(now);
+    }
     this.#host.transmit(this, seg, rtx, now);
   }
 
