@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { intArg, lossArg, numberArg } from "./args.ts";
 import { renderFigure } from "../trace/figure.ts";
 import { entryJson } from "../trace/json.ts";
 import {
@@ -13,6 +15,7 @@ import {
   runScenario,
   SCENARIO_NAMES,
   type ScenarioRun,
+  SCENARIOS,
 } from "../trace/scenarios.ts";
 import type { CloseReason } from "../tcb/events.ts";
 
@@ -102,4 +105,34 @@ export function summary(run: ScenarioRun): string {
   return `${run.name}: ${side(PEER_A, "A")}, ${side(PEER_B, "B")}; ${segments} segments, ` +
     `${lost} lost, ${dup} duplicated, ${rtx} retransmitted; ` +
     `virtual time ${(run.world.now / 1000).toFixed(3)} s` + (run.finished ? "" : "; NOT FINISHED");
+}
+
+/** Adds `trace` to the program. */
+export function registerTrace(prog: Command, out: (line: string) => void): void {
+  const scenarioList = SCENARIOS.map((s) => `  ${s.name.padEnd(20)} ${s.description}`).join("\n");
+  prog.command("trace")
+    .description("Play a close scenario on the simulated network and print it as RFC 9293 draws it")
+    .argument("<scenario>", "which close to play (see the list below)")
+    .option("--seed <n>", "seed of the simulated network", intArg("seed", 0, 2 ** 32 - 1), 1)
+    .option("--loss <p>", "loss on both directions after the handshake (0.1 or 10%)", lossArg)
+    .option(
+      "--msl <seconds>",
+      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
+      numberArg("msl", 0.001, 3600),
+      1,
+    )
+    .option("--delay <ms>", "one-way delay of the link", numberArg("delay", 0, 60_000), 10)
+    .option("--json", "one JSON object per event instead of the figure", false)
+    .addOption(new Option("--live", "print the figure at reading pace").default(false).hideHelp())
+    .addHelpText(
+      "after",
+      `\nScenarios:\n${scenarioList}\n\nExamples:\n` +
+        "  finwait trace normal-close            RFC 9293 Figure 12\n" +
+        "  finwait trace simultaneous-close      RFC 9293 Figure 13\n" +
+        "  finwait trace lossy-close --loss 30% --seed 7\n" +
+        "  finwait trace abort --json | jq .type",
+    )
+    .action(async (name, o) => {
+      await trace(name, o, out, (ms) => new Promise((r) => setTimeout(r, ms)));
+    });
 }
