@@ -1,6 +1,7 @@
 /**
  * `finwait trace <scenario>`: plays a scenario headless and prints it as the RFC
- * figure (default) or as JSON lines.
+ * figure (default) or as JSON lines, and with `--pcap FILE` writes the packets for
+ * Wireshark.
  *
  * @module
  */
@@ -8,6 +9,8 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { intArg, lossArg, numberArg } from "./args.ts";
 import { renderFigure } from "../trace/figure.ts";
 import { entryJson } from "../trace/json.ts";
+import { capturePcap, type WorldCapture } from "../trace/pcap.ts";
+import { openPcapFile, type PcapFile } from "./pcap_file.ts";
 import {
   findScenario,
   PEER_A,
@@ -26,9 +29,21 @@ export interface TraceOptions {
   /** MSL in seconds. */
   msl: number;
   delay: number;
+  /** Same as `format: "json"` (kept from before `--format`). */
   json: boolean;
   live: boolean;
+  /** `figure` (default) and `diagram` draw the RFC figure; `json` prints one event per line. */
+  format?: TraceFormat;
+  /** Also write the run, handshake included, as a pcap file here. */
+  pcap?: string;
+  /** pcap framing: IP/TCP (default) or IP/UDP/TCP as UDP runs carry segments. */
+  pcapEncap?: "ip" | "udp";
 }
+
+/** Output formats of `trace`. */
+export const TRACE_FORMATS = ["figure", "diagram", "json"] as const;
+/** One of {@linkcode TRACE_FORMATS}. */
+export type TraceFormat = typeof TRACE_FORMATS[number];
 
 /** Thrown for user mistakes; the CLI prints the message alone and exits 2. */
 export class UsageError extends Error {
@@ -49,14 +64,27 @@ export async function trace(
   if (!scenario) {
     throw new UsageError(`Unknown scenario "${name}": choose one of ${SCENARIO_NAMES.join(", ")}`);
   }
-  const run = runScenario(scenario, {
-    seed: o.seed,
-    ...(o.loss !== undefined ? { loss: o.loss } : {}),
-    msl: o.msl * 1000,
-    delay: o.delay,
-  });
+  if (o.json && o.format !== undefined && o.format !== "json") {
+    throw new UsageError(`Options --json and --format "${o.format}" conflict: choose one`);
+  }
+  const format: TraceFormat = o.json ? "json" : o.format ?? "figure";
+  let file: PcapFile | undefined;
+  let capture: WorldCapture | undefined;
+  let run: ScenarioRun;
+  if (o.pcap !== undefined) file = openPcapFile(o.pcap, { encapsulation: o.pcapEncap ?? "ip" });
+  try {
+    run = runScenario(scenario, {
+      seed: o.seed,
+      ...(o.loss !== undefined ? { loss: o.loss } : {}),
+      msl: o.msl * 1000,
+      delay: o.delay,
+    }, { world: file ? (w) => (capture = capturePcap(w, file.writer)) : undefined });
+    capture?.finish();
+  } finally {
+    file?.close();
+  }
   const log = run.world.log;
-  if (o.json) {
+  if (format === "json") {
     const names = { [PEER_A]: "A", [PEER_B]: "B" };
     for (let i = run.start; i < log.length; i++) write(JSON.stringify(entryJson(log[i], names)));
     return run;
@@ -75,6 +103,7 @@ export async function trace(
   }
   write("");
   write(summary(run));
+  if (file) write(`pcap: ${file.writer.packets} packets written to "${file.path}"`);
   return run;
 }
 
@@ -122,7 +151,16 @@ export function registerTrace(prog: Command, out: (line: string) => void): void 
       1,
     )
     .option("--delay <ms>", "one-way delay of the link", numberArg("delay", 0, 60_000), 10)
-    .option("--json", "one JSON object per event instead of the figure", false)
+    .addOption(
+      new Option("--format <format>", "figure or diagram (the RFC figure), or json")
+        .choices(TRACE_FORMATS),
+    )
+    .option("--json", "same as --format json", false)
+    .option("--pcap <file>", "also write the packets, handshake included, for Wireshark")
+    .addOption(
+      new Option("--pcap-encap <framing>", "IPv4/TCP, or IPv4/UDP/TCP as UDP runs carry it")
+        .choices(["ip", "udp"] as const).default("ip" as const),
+    )
     .addOption(new Option("--live", "print the figure at reading pace").default(false).hideHelp())
     .addHelpText(
       "after",
@@ -130,7 +168,8 @@ export function registerTrace(prog: Command, out: (line: string) => void): void 
         "  finwait trace normal-close            RFC 9293 Figure 12\n" +
         "  finwait trace simultaneous-close      RFC 9293 Figure 13\n" +
         "  finwait trace lossy-close --loss 30% --seed 7\n" +
-        "  finwait trace abort --json | jq .type",
+        "  finwait trace abort --format json | jq .type\n" +
+        "  finwait trace lossy-close --pcap lossy.pcap && tshark -r lossy.pcap",
     )
     .action(async (name, o) => {
       await trace(name, o, out, (ms) => new Promise((r) => setTimeout(r, ms)));
