@@ -22,14 +22,16 @@ import {
   type Segment,
   SYN,
 } from "../wire/segment.ts";
-import { seqAdd } from "../wire/seq.ts";
+import { seqAdd, seqGe } from "../wire/seq.ts";
 import type { ConnId, DropReason, TcbEvent } from "../tcb/events.ts";
 import { type TcbOptions, tcbOptions } from "../tcb/options.ts";
 import type { State } from "../tcb/state.ts";
 import { ConnectionStateError, SegmentVerdict, Tcb, type TcbHost } from "../tcb/tcb.ts";
 import { IsnGenerator } from "./isn.ts";
 import { type EndpointStats, newStats } from "./stats.ts";
-import { TimerHeap } from "./timer_heap.ts";
+import { TimerWheel } from "../time/timer_wheel.ts";
+import { type TimeWaitFacts, timeWaitInput } from "../tcb/time_wait_rules.ts";
+import { type TimeWaitInit, type TimeWaitOverflow, TimeWaitTable } from "./time_wait.ts";
 
 /** How the checksum's pseudo header is formed. */
 export type PseudoHeader =
@@ -60,6 +62,20 @@ export interface EndpointOptions {
    * received; `"lifecycle"` keeps state changes, data, closes and drops only.
    */
   events?: "all" | "lifecycle";
+  /** The compact TIME-WAIT table (README "Millions of TIME-WAIT connections"). */
+  timeWait?: {
+    /**
+     * Move connections that enter TIME-WAIT into the compact table (default true). A
+     * connection whose MSL differs from the endpoint's keeps its full TCB instead.
+     */
+    compact?: boolean;
+    /** Most records held (default 1,048,576). */
+    capacity?: number;
+    /** When full: evict the oldest record (default) or skip TIME-WAIT. */
+    overflow?: TimeWaitOverflow;
+  };
+  /** The current time, ms: where the timer wheel starts. Default 0. */
+  now?: number;
 }
 
 /** Listener settings. */
@@ -150,6 +166,8 @@ interface Conn {
   listener: Listener | undefined;
   /** Still counted in its listener's backlog. */
   inBacklog: boolean;
+  /** The connection's entry on the timer wheel, or -1. */
+  timer: number;
 }
 
 const ARENA_BYTES = 256 * 1024;
@@ -180,7 +198,25 @@ export class Endpoint {
   #listeners = new Map<number, Listener>();
   #nextId: ConnId = 1;
 
-  #timers = new TimerHeap();
+  #wheel: TimerWheel;
+  #tw: TimeWaitTable;
+  #compact: boolean;
+  #twInit: TimeWaitInit = {
+    connId: 0,
+    addrId: 0,
+    localPort: 0,
+    remotePort: 0,
+    sndNxt: 0,
+    rcvNxt: 0,
+    window: 0,
+    windowShift: 0,
+    timestamps: false,
+    tsRecent: 0,
+    tsRecentAge: 0,
+  };
+  #twFacts: TimeWaitFacts = { sndNxt: 0, rcvNxt: 0, rcvWnd: 0, tsOk: false, tsRecent: 0 };
+  #fireNow = 0;
+  #evictNow = 0;
 
   #txQueue: Transmit[] = [];
   #txHead = 0;
@@ -214,12 +250,23 @@ export class Endpoint {
       (this.#isn.tsOffset(local, local) % (this.#ephemeral[1] - this.#ephemeral[0] + 1));
     this.#challengeLimit = opts.challengeAckLimit ?? 1000;
     this.#rstLimit = opts.rstLimit ?? 1000;
+    this.#wheel = new TimerWheel({ now: opts.now ?? 0 });
+    this.#compact = opts.timeWait?.compact ?? true;
+    this.#tw = new TimeWaitTable({
+      duration: 2 * this.#opts.msl,
+      capacity: opts.timeWait?.capacity,
+      overflow: opts.timeWait?.overflow,
+      initialSize: 64,
+      hashSeed: this.#isn.tsOffset(local, new Uint8Array(local.length).fill(0xa5)),
+      onEvict: (i) => this.#timeWaitClosed(i, "recycled", this.#evictNow),
+    });
     this.#host = {
       transmit: (tcb, seg, rtx, now) => this.#transmitFor(tcb, seg, rtx, now),
       event: (ev) => this.#onTcbEvent(ev),
-      schedule: (tcb, deadline) => this.#timers.push(deadline, tcb.id),
+      schedule: (tcb, deadline) => this.#schedule(tcb, deadline),
       allowChallengeAck: (now) => this.#allowChallenge(now),
       released: (tcb) => this.#release(tcb),
+      adoptTimeWait: (tcb, now) => this.#adoptTimeWait(tcb, now),
     };
   }
 
@@ -271,7 +318,10 @@ export class Endpoint {
     let localPort = opts.localPort;
     if (localPort !== undefined) {
       checkPort(localPort);
-      if (this.#byKey.has(tupleKey(addrId, port, localPort))) {
+      if (
+        this.#byKey.has(tupleKey(addrId, port, localPort)) ||
+        (this.#tw.size > 0 && this.#tw.lookup(addrId, localPort, port) >= 0)
+      ) {
         throw new AddressInUseError(
           `Cannot connect: ${remote}:${port} from port ${localPort} is already in use`,
         );
@@ -289,12 +339,18 @@ export class Endpoint {
 
   /** SEND: queues data; returns how many bytes the send buffer took. */
   send(id: ConnId, data: Uint8Array, now: number): number {
-    return this.#get(id).tcb.send(data, now);
+    const c = this.#byId.get(id);
+    if (c) return c.tcb.send(data, now);
+    this.#timeWaitRecord(id);
+    throw new ConnectionStateError("Cannot send: connection closing", "TIME-WAIT");
   }
 
   /** RECEIVE: takes up to `max` bytes of in-order data. */
   read(id: ConnId, max = Infinity, now = 0): Uint8Array {
-    return this.#get(id).tcb.read(max, now);
+    const c = this.#byId.get(id);
+    if (c) return c.tcb.read(max, now);
+    this.#timeWaitRecord(id); // nothing left to read in TIME-WAIT
+    return EMPTY;
   }
 
   /**
@@ -302,12 +358,17 @@ export class Endpoint {
    * the count. Allocates nothing.
    */
   readInto(id: ConnId, dst: Uint8Array, now = 0): number {
-    return this.#get(id).tcb.readInto(dst, now);
+    const c = this.#byId.get(id);
+    if (c) return c.tcb.readInto(dst, now);
+    this.#timeWaitRecord(id);
+    return 0;
   }
 
   /** Half-close: our FIN after queued data; reading continues (§3.6.1). */
   shutdown(id: ConnId, now: number): void {
-    this.#get(id).tcb.shutdown(now);
+    const c = this.#byId.get(id);
+    if (c) c.tcb.shutdown(now);
+    else this.#timeWaitRecord(id); // our FIN is long sent: nothing to do
   }
 
   /** CLOSE (§3.10.4). Idempotent; a closed or unknown id is ignored. */
@@ -317,7 +378,24 @@ export class Endpoint {
 
   /** ABORT (§3.10.5). Idempotent; a closed or unknown id is ignored. */
   abort(id: ConnId, now: number): void {
-    this.#byId.get(id)?.tcb.abort(now);
+    const c = this.#byId.get(id);
+    if (c) return c.tcb.abort(now);
+    // §3.10.5 in TIME-WAIT: delete the TCB, send nothing.
+    const i = this.#tw.size > 0 ? this.#tw.findConn(id) : -1;
+    if (i < 0) return;
+    const conn = this.#tw.connId(i);
+    this.#events.push({
+      type: "state-changed",
+      conn,
+      from: "TIME-WAIT",
+      to: "CLOSED",
+      cause: "abort",
+      now,
+    });
+    this.#events.push({ type: "closed", conn, reason: "aborted", now });
+    this.stats.transitions++;
+    this.stats.closed.aborted++;
+    this.#tw.remove(i);
   }
 
   // ---------------------------------------------------------------- inputs
@@ -352,14 +430,19 @@ export class Endpoint {
 
   /** Fires every timer due at `now`. */
   handleTimeout(now: number): void {
-    const t = this.#timers;
-    while (t.size > 0 && t.peekDeadline() <= now) {
-      const id = t.pop();
-      const c = this.#byId.get(id);
-      // Stale entries (the TCB moved its deadline or closed) are skipped or re-checked.
-      if (c) c.tcb.handleTimeout(now);
+    this.#fireNow = now;
+    this.#wheel.advance(now, this.#fire);
+    if (this.#tw.size > 0) {
+      this.#tw.expire(now, (i) => this.#timeWaitClosed(i, "time-wait-expired", now));
     }
   }
+
+  readonly #fire = (id: number): void => {
+    const c = this.#byId.get(id);
+    if (!c) return;
+    c.timer = -1;
+    c.tcb.handleTimeout(this.#fireNow);
+  };
 
   // --------------------------------------------------------------- outputs
 
@@ -394,7 +477,7 @@ export class Endpoint {
 
   /** The earliest time `handleTimeout` must be called (Infinity when idle). */
   pollTimeout(): number {
-    return this.#timers.size > 0 ? this.#timers.peekDeadline() : Infinity;
+    return Math.min(this.#wheel.nextDeadline(), this.#tw.nextDeadline());
   }
 
   // ------------------------------------------------------------- read-outs
@@ -402,7 +485,7 @@ export class Endpoint {
   /** A snapshot of connection `id`, or `undefined` once it is gone. */
   info(id: ConnId): ConnectionInfo | undefined {
     const c = this.#byId.get(id);
-    if (!c) return undefined;
+    if (!c) return this.#timeWaitInfo(id);
     const t = c.tcb;
     return {
       id,
@@ -428,24 +511,87 @@ export class Endpoint {
     };
   }
 
-  /** The state of connection `id`, `"CLOSED"` once it is gone. */
+  /**
+   * The state of connection `id`, `"CLOSED"` once it is gone. A connection in the
+   * compact TIME-WAIT table is found by a scan of the table: fine for tests and UIs,
+   * not for a hot path.
+   */
   state(id: ConnId): State {
-    return this.#byId.get(id)?.tcb.state ?? "CLOSED";
+    const c = this.#byId.get(id);
+    if (c) return c.tcb.state;
+    return this.#tw.size > 0 && this.#tw.findConn(id) >= 0 ? "TIME-WAIT" : "CLOSED";
   }
 
-  /** Ids of every live connection (any state but CLOSED). */
+  /** Ids of every live connection (any state but CLOSED), compact TIME-WAIT included. */
   connections(): ConnId[] {
-    return [...this.#byId.keys()];
+    const ids = [...this.#byId.keys()];
+    this.#tw.forEach((i) => ids.push(this.#tw.connId(i)));
+    return ids;
   }
 
-  /** Number of live connections. */
+  /** Number of live connections, compact TIME-WAIT included. */
   get size(): number {
-    return this.#byId.size;
+    return this.#byId.size + this.#tw.size;
+  }
+
+  /** Connections held as compact TIME-WAIT records. */
+  get timeWaitCount(): number {
+    return this.#tw.size;
+  }
+
+  /** The compact TIME-WAIT table's counters and memory. */
+  timeWaitStats(): { stats: TimeWaitTable["stats"]; memory: ReturnType<TimeWaitTable["memory"]> } {
+    return { stats: this.#tw.stats, memory: this.#tw.memory() };
   }
 
   /** Live timer entries (including stale ones not yet skipped). */
   get timerEntries(): number {
-    return this.#timers.size;
+    return this.#wheel.size;
+  }
+
+  #timeWaitInfo(id: ConnId): ConnectionInfo | undefined {
+    const tw = this.#tw;
+    const i = tw.size > 0 ? tw.findConn(id) : -1;
+    if (i < 0) return undefined;
+    const sndNxt = tw.sndNxt(i);
+    return {
+      id,
+      state: "TIME-WAIT",
+      localPort: tw.localPort(i),
+      remoteAddress: this.#addrs[tw.addrId(i)],
+      remotePort: tw.remotePort(i),
+      passive: false,
+      orphaned: true,
+      iss: 0,
+      irs: 0,
+      sndUna: sndNxt,
+      sndNxt,
+      sndWnd: 0,
+      rcvNxt: tw.rcvNxt(i),
+      rcvWnd: tw.window(i) << tw.windowShift(i),
+      bytesInFlight: 0,
+      unread: 0,
+      rto: 0,
+      retries: 0,
+      timers: {
+        retransmit: Infinity,
+        persist: false,
+        delayedAck: Infinity,
+        finWait2: Infinity,
+        timeWait: tw.deadline(i),
+        user: Infinity,
+      },
+      counters: {
+        segmentsIn: 0,
+        segmentsOut: 0,
+        retransmissions: 0,
+        bytesSent: 0,
+        bytesAcked: 0,
+        bytesReceived: 0,
+        rstsSent: 0,
+        challengeAcks: 0,
+      },
+    };
   }
 
   // ------------------------------------------------------------- internals
@@ -468,7 +614,155 @@ export class Endpoint {
       this.#toListener(seg, addrId, now, iss);
       return;
     }
+    if (this.#tw.size > 0) {
+      const i = this.#tw.lookup(addrId, seg.dstPort, seg.srcPort);
+      if (i >= 0) return this.#timeWaitSegment(i, seg, addrId, now);
+    }
     this.#toListener(seg, addrId, now, undefined);
+  }
+
+  // ------------------------------------------------------ compact TIME-WAIT
+
+  /** Takes a TCB that entered TIME-WAIT into the compact table (host hook). */
+  #adoptTimeWait(tcb: Tcb, now: number): boolean {
+    // Keep the full TCB when the record could not say the same: another MSL, unread
+    // data the application may still read, or an abortive close (rstSenderTimeWait)
+    // whose "aborted" reason the final event must carry.
+    if (!this.#compact || tcb.options.msl !== this.#opts.msl) return false;
+    if (tcb.unread > 0 || tcb.closedReason !== undefined) return false;
+    const c = this.#byId.get(tcb.id);
+    if (!c) return false;
+    const r = this.#twInit;
+    r.connId = tcb.id;
+    r.addrId = c.addrId;
+    r.localPort = tcb.localPort;
+    r.remotePort = tcb.remotePort;
+    r.sndNxt = tcb.sndNxt;
+    r.rcvNxt = tcb.rcvNxt;
+    r.window = tcb.windowField;
+    r.windowShift = tcb.rcvShift;
+    r.timestamps = tcb.tsOk;
+    r.tsRecent = tcb.tsRecent;
+    r.tsRecentAge = tcb.tsRecentAge >>> 0;
+    this.#evictNow = now;
+    // The TCB entered TIME-WAIT at `now`: the record's 2·MSL starts now too.
+    const i = this.#tw.insert(r, now);
+    if (i < 0) return false; // full with the "skip" policy: the TCB keeps TIME-WAIT
+    if (c.timer >= 0) this.#wheel.cancel(c.timer);
+    c.timer = -1;
+    this.#byId.delete(tcb.id);
+    if (this.#byKey.get(c.key) === c) this.#byKey.delete(c.key);
+    this.stats.timeWaitAdopted++;
+    return true;
+  }
+
+  /** A segment for a compact TIME-WAIT record: the same rules as the full TCB. */
+  #timeWaitSegment(i: number, seg: Segment, addrId: number, now: number): void {
+    const tw = this.#tw;
+    const f = this.#twFacts;
+    f.sndNxt = tw.sndNxt(i);
+    f.rcvNxt = tw.rcvNxt(i);
+    f.rcvWnd = tw.window(i) << tw.windowShift(i);
+    f.tsOk = tw.hasTimestamps(i);
+    f.tsRecent = tw.tsRecent(i);
+    const conn = tw.connId(i);
+    const action = timeWaitInput(f, seg, this.#opts, this.#listeners.has(seg.dstPort));
+    switch (action.kind) {
+      case "drop":
+        this.#countDrop(action.reason, seg, conn, now);
+        return;
+      case "close":
+        this.#timeWaitClosed(i, "rcv-rst", now);
+        tw.remove(i);
+        return;
+      case "reopen": {
+        const iss = seqAdd(f.sndNxt, 65537);
+        this.#timeWaitClosed(i, "reopened", now);
+        tw.remove(i);
+        this.#toListener(seg, addrId, now, iss);
+        return;
+      }
+      case "ack": {
+        if (action.reason) this.#countDrop(action.reason, seg, conn, now);
+        if (action.rateLimited && !this.#allowTimeWaitChallenge(conn, now)) {
+          this.#countDrop("challenge-rate-limited", undefined, conn, now);
+          return;
+        }
+        if (action.restart) {
+          tw.restart(i, now);
+          this.stats.timeWaitRestarts++;
+          // RFC 7323 §4.3, as in the TCB: the accepted FIN's timestamp is TS.Recent.
+          if (f.tsOk && seg.tsVal !== undefined && seqGe(seg.tsVal, f.tsRecent)) {
+            tw.setTsRecent(i, seg.tsVal, now);
+            f.tsRecent = seg.tsVal;
+          }
+        }
+        const ack: Segment = {
+          srcPort: seg.dstPort,
+          dstPort: seg.srcPort,
+          seq: f.sndNxt,
+          ack: f.rcvNxt,
+          flags: ACK,
+          window: tw.window(i),
+          checksum: 0,
+          urgent: 0,
+          mss: undefined,
+          windowScale: undefined,
+          sackPermitted: false,
+          sack: undefined,
+          tsVal: f.tsOk ? (Math.floor(now) + this.#tsOffsets[addrId]) >>> 0 : undefined,
+          tsEcr: f.tsOk ? f.tsRecent : undefined,
+          payload: EMPTY,
+        };
+        this.#queueSegment(ack, addrId, conn, false, now);
+        return;
+      }
+    }
+  }
+
+  /** Reports a compact record's end (the caller removes it, or the table does). */
+  #timeWaitClosed(
+    i: number,
+    cause: "time-wait-expired" | "rcv-rst" | "reopened" | "recycled",
+    now: number,
+  ): void {
+    const conn = this.#tw.connId(i);
+    this.#events.push({ type: "state-changed", conn, from: "TIME-WAIT", to: "CLOSED", cause, now });
+    this.#events.push({ type: "closed", conn, reason: "normal", now });
+    this.stats.transitions++;
+    this.stats.closed.normal++;
+    if (cause === "recycled") this.stats.timeWaitRecycled++;
+  }
+
+  /**
+   * RFC 5961 §7 for compact records: 1 challenge per interval per connection, plus
+   * the global budget. The per-connection clocks live in a side map that holds only
+   * connections challenged within the last interval, so it stays small (at most the
+   * global budget per interval) and costs the table nothing.
+   */
+  #allowTimeWaitChallenge(conn: ConnId, now: number): boolean {
+    const interval = this.#opts.challengeAckInterval;
+    const last = this.#twChallenged.get(conn);
+    if (last !== undefined && now - last < interval) return false;
+    if (!this.#allowChallenge(now)) return false;
+    if (this.#twChallenged.size >= 4096) {
+      for (const [k, t] of this.#twChallenged) {
+        if (now - t >= interval) this.#twChallenged.delete(k);
+      }
+    }
+    this.#twChallenged.set(conn, now);
+    return true;
+  }
+  #twChallenged = new Map<ConnId, number>();
+
+  #schedule(tcb: Tcb, deadline: number): void {
+    const c = this.#byId.get(tcb.id);
+    if (!c) return;
+    if (c.timer >= 0 && this.#wheel.isActive(c.timer)) {
+      c.timer = this.#wheel.reschedule(c.timer, deadline);
+    } else {
+      c.timer = this.#wheel.insert(tcb.id, deadline);
+    }
   }
 
   /** LISTEN state (§3.10.7.2), or no connection at all (§3.10.7.1). */
@@ -575,7 +869,7 @@ export class Endpoint {
       host: this.#host,
     });
     const key = tupleKey(addrId, remotePort, localPort);
-    const c: Conn = { tcb, addrId, key, listener, inBacklog: false };
+    const c: Conn = { tcb, addrId, key, listener, inBacklog: false, timer: -1 };
     this.#byKey.set(key, c);
     this.#byId.set(id, c);
     this.stats.opened++;
@@ -585,6 +879,8 @@ export class Endpoint {
   #release(tcb: Tcb): void {
     const c = this.#byId.get(tcb.id);
     if (!c) return;
+    if (c.timer >= 0) this.#wheel.cancel(c.timer);
+    c.timer = -1;
     this.#byId.delete(tcb.id);
     if (this.#byKey.get(c.key) === c) this.#byKey.delete(c.key);
     if (c.inBacklog && c.listener) {
@@ -696,9 +992,18 @@ export class Endpoint {
       const p = this.#nextEphemeral;
       this.#nextEphemeral = p >= hi ? lo : p + 1;
       if (this.#listeners.has(p)) continue;
-      if (!this.#byKey.has(tupleKey(addrId, remotePort, p))) return p;
+      if (this.#byKey.has(tupleKey(addrId, remotePort, p))) continue;
+      if (this.#tw.size > 0 && this.#tw.lookup(addrId, p, remotePort) >= 0) continue;
+      return p;
     }
     throw new AddressInUseError(`Cannot connect: no free local port for port ${remotePort}`);
+  }
+
+  /** The compact record of `id`; throws like `#get` when there is none. */
+  #timeWaitRecord(id: ConnId): number {
+    const i = this.#tw.size > 0 ? this.#tw.findConn(id) : -1;
+    if (i < 0) throw new ConnectionNotFoundError(id);
+    return i;
   }
 
   #get(id: ConnId): Conn {

@@ -20,6 +20,12 @@ export interface EndpointStats {
   /** Passive connections created by listeners. */
   accepted: number;
   transitions: number;
+  /** Connections moved into the compact TIME-WAIT table. */
+  timeWaitAdopted: number;
+  /** Retransmitted FINs that restarted a compact record's 2·MSL. */
+  timeWaitRestarts: number;
+  /** Compact records evicted because the table was full. */
+  timeWaitRecycled: number;
   closed: Record<CloseReason, number>;
   dropped: Record<DropReason, number>;
   malformed: Record<DecodeFailure, number>;
@@ -59,6 +65,9 @@ export function newStats(): EndpointStats {
     opened: 0,
     accepted: 0,
     transitions: 0,
+    timeWaitAdopted: 0,
+    timeWaitRestarts: 0,
+    timeWaitRecycled: 0,
     closed: { normal: 0, reset: 0, refused: 0, timeout: 0, aborted: 0 },
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     malformed: {

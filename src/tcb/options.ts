@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { CongestionControlKind } from "./congestion.ts";
+
 /** How a SYN may reopen a 4-tuple in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191). */
 export type TimeWaitReopen = "seq-and-timestamp" | "seq" | "never";
 
@@ -54,6 +56,11 @@ export interface TcbOptions {
   rstSenderTimeWait: boolean;
   /** Close sends RST and no FIN (SO_LINGER with a zero timeout). */
   lingerZero: boolean;
+  /**
+   * Congestion control (RFC 5681 with NewReno recovery, RFC 6582), or `"none"`: the
+   * sender is then limited by the peer's window alone and recovers by RTO only.
+   */
+  congestionControl: CongestionControlKind;
 }
 
 /** finwait's defaults: one column of the behaviour table. */
@@ -80,6 +87,7 @@ export const DEFAULT_TCB_OPTIONS: Readonly<TcbOptions> = Object.freeze({
   delayedAck: 40,
   rstSenderTimeWait: false,
   lingerZero: false,
+  congestionControl: "newreno",
 });
 
 /** Merges a partial set of options over the defaults. */

@@ -14,6 +14,7 @@
 import { ACK, FIN, PSH, RST, type Segment, SYN } from "../wire/segment.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { ByteQueue } from "./byte_queue.ts";
+import { CcAction, CongestionControl } from "./congestion.ts";
 import type { CloseReason, ConnId, DropReason, TcbEvent } from "./events.ts";
 import type { TcbOptions } from "./options.ts";
 import { Reassembly } from "./reassembly.ts";
@@ -39,6 +40,12 @@ export interface TcbHost {
   allowChallengeAck(now: number): boolean;
   /** The TCB reached CLOSED and will never act again. */
   released(tcb: Tcb): void;
+  /**
+   * The TCB is in TIME-WAIT and has sent everything it owes. The host may take the
+   * connection over as a compact record and return true: the TCB then never acts
+   * again. Optional: without it the TCB runs TIME-WAIT itself.
+   */
+  adoptTimeWait?(tcb: Tcb, now: number): boolean;
 }
 
 /** How a connection starts. */
@@ -110,6 +117,8 @@ export class Tcb {
   #sendBuf = new ByteQueue();
   /** Effective MSS for what we send: min(ours, the peer's). */
   sndMss: number;
+  /** Congestion window and NewReno recovery (RFC 5681, RFC 6582): see congestion.ts. */
+  readonly cc: CongestionControl;
 
   // Receive sequence variables (§3.3.1, Figure 4).
   irs = 0;
@@ -163,6 +172,8 @@ export class Tcb {
   #rttAt = -1;
   /** Our TSval when we last retransmitted: older echoes give no RTT sample. */
   #rtxTsVal: number | undefined;
+  /** Our SYN or SYN,ACK timed out at least once (RFC 6298 §5.7). */
+  #synTimedOut = false;
   #lastChallengeAt = -Infinity;
 
   /** Counters for this connection. */
@@ -191,6 +202,7 @@ export class Tcb {
     this.#finSeq = this.#sndBase;
     this.#tsOffset = init.tsOffset >>> 0;
     this.sndMss = Math.min(init.options.mss, 536);
+    this.cc = new CongestionControl(init.options.congestionControl);
     this.rto = new RtoEstimator(
       init.options.rtoInitial,
       init.options.rtoMin,
@@ -382,6 +394,7 @@ export class Tcb {
   /** ABORT (§3.10.5): RST where the peer may hold state, then CLOSED. Idempotent. */
   abort(now: number): void {
     this.#abortWith("abort", now, undefined);
+    this.#offerTimeWait(now);
   }
 
   /** The host accepted a SYN that reopens this TIME-WAIT 4-tuple (RFC 6191). */
@@ -401,10 +414,11 @@ export class Tcb {
   handleSegment(seg: Segment, now: number, canReopen = true): SegmentVerdict {
     this.counters.segmentsIn++;
     const verdict = this.#segmentArrives(seg, now, canReopen);
-    if (this.#state !== "CLOSED") {
+    if (this.#state !== "CLOSED" && !this.#adopted) {
       this.#output(now);
       if (this.#ackNow) this.#sendAck(now);
       this.#reschedule();
+      this.#offerTimeWait(now);
     }
     return verdict;
   }
@@ -412,7 +426,7 @@ export class Tcb {
   /** Wakes the TCB at `now`: fires every due timer (§3.10.8). */
   handleTimeout(now: number): void {
     this.#scheduledAt = Infinity;
-    if (this.#state === "CLOSED") return;
+    if (this.#state === "CLOSED" || this.#adopted) return;
     if (this.#twAt <= now) {
       // §3.10.8 TIME-WAIT TIMEOUT: delete the TCB.
       this.#enterClosed("time-wait-expired", this.#closedReasonOr("normal"), now);
@@ -501,6 +515,7 @@ export class Tcb {
       this.#updateWindow(seg, true);
       // §3.10.7.3: our SYN is acknowledged → ESTABLISHED, and ACK the peer's SYN.
       this.#setState("ESTABLISHED", "rcv-syn-ack", now);
+      this.#rtoAfterHandshake();
       this.#ackNow = true;
       if (seg.payload.length > 0 || (f & FIN)) this.#processText(seg, seqAdd(seg.seq, 1), now);
       if (this.#closeWhenEstablished) {
@@ -534,6 +549,14 @@ export class Tcb {
         return SegmentVerdict.Reopen;
       case "ack":
         if (action.reason) this.#drop(seg, action.reason, now);
+        // RFC 7323 §4.3: the accepted FIN's timestamp becomes TS.Recent (it passed
+        // PAWS, and its SEQ is below the last ACK we sent).
+        if (action.restart && this.tsOk && seg.tsVal !== undefined) {
+          if (seqGe(seg.tsVal, this.tsRecent)) {
+            this.tsRecent = seg.tsVal;
+            this.tsRecentAge = now;
+          }
+        }
         if (action.rateLimited) this.#challengeAck(now);
         else this.#sendAck(now);
         if (action.restart) {
@@ -628,6 +651,8 @@ export class Tcb {
         this.#ackAdvance(seg.ack, now, seg.tsEcr);
         this.#updateWindow(seg, true);
         this.#setState("ESTABLISHED", "rcv-ack", now);
+        this.#rtoAfterHandshake();
+        if (this.counters.retransmissions > 0) this.cc.synLost(); // RFC 5681 §3.1
         if (this.#closeWhenEstablished) {
           this.#closeWhenEstablished = false;
           this.#queueFin(now, this.orphaned);
@@ -652,6 +677,7 @@ export class Tcb {
         return;
       }
       if (seqGt(seg.ack, this.sndUna)) this.#ackAdvance(seg.ack, now, seg.tsEcr);
+      else if (this.#isDupAck(seg)) this.#dupAckArrives(now);
       this.#updateWindow(seg, false);
       // §3.8.6.1: a zero-window peer that keeps answering probes is alive; the
       // connection must not time out while it does.
@@ -804,6 +830,9 @@ export class Tcb {
 
   /** SND.UNA advances to `ack`: free acknowledged data, take an RTT sample. */
   #ackAdvance(ack: number, now: number, tsEcr: number | undefined): void {
+    // Our SYN was acknowledged before: this ACK covers data (or our FIN) and feeds
+    // the congestion window (RFC 5681 §3.1).
+    const ccAcked = seqGt(this.sndUna, this.iss) ? seqDiff(ack, this.sndUna) : 0;
     const dataEnd = this.#dataEnd();
     const ackedData = seqDiff(seqLe(ack, dataEnd) ? ack : dataEnd, this.#sndBase);
     if (ackedData > 0) {
@@ -834,6 +863,40 @@ export class Tcb {
     this.#rtxAt = Infinity;
     this.#scheduledAt = Infinity;
     if (this.bytesInFlight > 0) this.#armRtx(now);
+    if (ccAcked > 0) {
+      const action = this.cc.onAck(ack, ccAcked, this.sndMax, this.maxSndWnd);
+      // RFC 6582 §3.2 step 4: a partial ACK in recovery resends the next hole.
+      if (action === CcAction.RetransmitHead) this.#retransmitHead(now);
+    }
+  }
+
+  /**
+   * RFC 5681 §2 "duplicate acknowledgment": data outstanding, no data, neither SYN
+   * nor FIN, ACK = SND.UNA, and the advertised window unchanged.
+   */
+  #isDupAck(seg: Segment): boolean {
+    return seg.ack === this.sndUna && seqLt(this.sndUna, this.sndMax) &&
+      seg.payload.length === 0 && (seg.flags & (SYN | FIN)) === 0 &&
+      (seg.window << this.#sndShift) === this.sndWnd;
+  }
+
+  /** A duplicate ACK: the third starts fast retransmit (RFC 5681 §3.2, RFC 6582). */
+  #dupAckArrives(now: number): void {
+    const action = this.cc.onDupAck(this.sndUna, this.sndMax, this.bytesInFlight);
+    if (action === CcAction.RetransmitHead) this.#retransmitHead(now);
+  }
+
+  /**
+   * Resends the segment at SND.UNA alone, whatever cwnd says (fast retransmit and
+   * NewReno partial ACKs), then carries on from where sending had got to.
+   */
+  #retransmitHead(now: number): void {
+    if (!seqLt(this.sndUna, this.sndMax) || seqLt(this.sndUna, this.#sndBase)) return;
+    const nxt = this.sndNxt;
+    this.sndNxt = this.sndUna;
+    this.#rttAt = -1; // Karn: the ACK of a retransmitted segment gives no RTT sample
+    this.#output(now, 1, true);
+    if (seqGt(nxt, this.sndNxt)) this.sndNxt = nxt;
   }
 
   /** §3.10.7.4 fifth check, window update (SND.WL1/SND.WL2 rule). */
@@ -970,6 +1033,32 @@ export class Tcb {
     this.#enterClosed(cause, "aborted", now);
   }
 
+  /** Whether the host took this connection over in TIME-WAIT. */
+  get adopted(): boolean {
+    return this.#adopted;
+  }
+  #adopted = false;
+
+  /** Receive window shift we announced (RFC 7323 §2), for the compact record. */
+  get rcvShift(): number {
+    return this.#rcvShift;
+  }
+
+  /** The raw window field an ACK from TIME-WAIT carries. */
+  get windowField(): number {
+    return Math.min(this.rcvWnd >>> this.#rcvShift, MAX_WINDOW);
+  }
+
+  /** Hands TIME-WAIT to the host once all that is owed has been sent. */
+  #offerTimeWait(now: number): void {
+    if (this.#state !== "TIME-WAIT" || this.#adopted || !this.#host.adoptTimeWait) return;
+    if (this.#host.adoptTimeWait(this, now)) {
+      this.#adopted = true;
+      this.#twAt = Infinity;
+      this.#recvBuf.clear();
+    }
+  }
+
   #enterTimeWait(cause: Cause, now: number): void {
     this.#setState("TIME-WAIT", cause, now);
     // §3.10.7.4: start the time-wait timer, turn off the other timers.
@@ -1021,10 +1110,14 @@ export class Tcb {
     return this.#finQueued && seqGt(this.sndMax, this.#finSeq);
   }
 
-  /** Sends what the windows allow, at most `limit` segments (§3.8.6, §3.10.2). */
-  #output(now: number, limit = Infinity): void {
+  /**
+   * Sends what the windows allow, at most `limit` segments (§3.8.6, §3.10.2): the
+   * peer's window and the congestion window (RFC 5681), unless `force`d past cwnd.
+   */
+  #output(now: number, limit = Infinity, force = false): void {
     const s = this.#state;
     if (!isSynchronized(s) || s === "TIME-WAIT" || s === "FIN-WAIT-2") return;
+    if (this.sndUna === this.sndMax) this.cc.afterIdle(now, this.rto.current); // §4.1
     let sent = 0;
     while (sent < limit) {
       const dataEnd = this.#dataEnd();
@@ -1037,6 +1130,8 @@ export class Tcb {
           if (this.sndWnd === 0 && this.bytesInFlight === 0) this.#armPersist(now);
           break;
         }
+        // Congestion window (RFC 5681 §3.1): wait for ACKs rather than send a runt.
+        if (!force && seqDiff(this.sndNxt, this.sndUna) + len > this.cc.sendWindow) break;
         const last = len === pending;
         const withFin = last && this.#finQueued;
         const offset = seqDiff(this.sndNxt, this.#sndBase);
@@ -1066,6 +1161,7 @@ export class Tcb {
     }
     this.sndNxt = seqAdd(this.sndNxt, n);
     this.sndMax = seqMax(this.sndMax, this.sndNxt);
+    this.cc.lastSendAt = now;
     if (this.#rtxAt === Infinity || this.#persist) {
       this.#persist = false;
       this.#armRtx(now);
@@ -1089,6 +1185,7 @@ export class Tcb {
       return;
     }
     this.retries++;
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED") this.#synTimedOut = true;
     this.rto.backoff++;
     this.#rttAt = -1; // Karn: never time a retransmitted segment
     if (s === "SYN-SENT" || s === "SYN-RECEIVED" || seqLe(this.sndUna, this.iss)) {
@@ -1099,7 +1196,8 @@ export class Tcb {
       this.#sendSyn(now, true);
     } else {
       // Go back to the oldest unacknowledged segment and resend it alone; later ACKs
-      // clock out the rest (RFC 5681 §3.1 after an RTO).
+      // clock out the rest (RFC 5681 §3.1 after an RTO): cwnd becomes the loss window.
+      this.cc.onTimeout(this.sndMax, this.bytesInFlight, this.retries === 1);
       this.sndNxt = this.sndUna;
       if (
         this.sndWnd === 0 && seqGe(this.sndUna, this.#sndBase) &&
@@ -1133,6 +1231,17 @@ export class Tcb {
     this.sndMax = seqMax(this.sndMax, this.sndNxt);
     this.rto.backoff++;
     this.#armRtx(now);
+  }
+
+  /**
+   * RFC 6298 §5.7: when the SYN (or SYN,ACK) timed out and the handshake gave no RTT
+   * sample (SRTT still 0, Karn's rule), data transmission MUST start with an RTO of
+   * 3 s, not the initial 1 s (Linux tcp_init_metrics: TCP_TIMEOUT_FALLBACK).
+   */
+  #rtoAfterHandshake(): void {
+    if (this.#synTimedOut && this.rto.srtt === 0) {
+      this.rto.rto = Math.max(this.rto.rto, Math.min(3000, this.options.rtoMax));
+    }
   }
 
   #armRtx(now: number): void {
@@ -1173,7 +1282,11 @@ export class Tcb {
   }
 
   #sendAck(now: number): void {
-    this.#transmit(ACK, this.sndNxt, EMPTY, false, now);
+    // A pure ACK carries SND.MAX, not SND.NXT: while an RTO's go-back-N resends old
+    // data, SND.NXT may lie below the peer's RCV.NXT, and an ACK there would fail the
+    // peer's sequence check (§3.10.7.4, first check) and be dropped unread, so both
+    // sides could retransmit forever at each other (as BSD tcp_output does).
+    this.#transmit(ACK, this.sndMax, EMPTY, false, now);
   }
 
   #sendRst(seq: number, now: number): void {
@@ -1240,6 +1353,9 @@ export class Tcb {
     const o = this.options;
     // §3.7.1: without an MSS option assume 536 (IPv4 default, MUST-15).
     this.sndMss = Math.max(1, Math.min(o.mss, seg.mss ?? 536));
+    this.cc.init(this.sndMss, this.iss);
+    // RFC 5681 §3.1: a retransmitted SYN means a loss window of one segment to start.
+    if (this.counters.retransmissions > 0) this.cc.synLost();
     this.#peerOfferedWs = seg.windowScale !== undefined;
     const wsOk = this.#peerOfferedWs && o.windowScale !== undefined;
     this.#sndShift = wsOk ? seg.windowScale! : 0;

@@ -46,6 +46,13 @@ export interface FixtureOptions {
   endpoint?: Omit<EndpointOptions, "address" | "secret" | "tcb">;
 }
 
+/**
+ * Defaults a test module may change before its tests run. `compactTimeWait: false`
+ * keeps TIME-WAIT in the full TCB instead of the endpoint's compact table, so the
+ * same per-state tests can check both forms.
+ */
+export const fixtureDefaults = { compactTimeWait: true };
+
 /** The endpoint under test and a scripted peer. */
 export class Fixture {
   readonly ep: Endpoint;
@@ -67,6 +74,7 @@ export class Fixture {
     this.opening = opts.opening ?? "active";
     this.peerWindow = opts.peerWindow ?? 0;
     this.ep = new Endpoint({
+      ...(fixtureDefaults.compactTimeWait ? {} : { timeWait: { compact: false } }),
       ...opts.endpoint,
       address: A,
       secret: new Uint8Array(16).fill(1),

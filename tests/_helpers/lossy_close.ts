@@ -13,6 +13,7 @@
 import type { Endpoint } from "../../src/endpoint/endpoint.ts";
 import type { CloseReason, ConnId, TcbEvent } from "../../src/tcb/events.ts";
 import { type TcbOptions, tcbOptions } from "../../src/tcb/options.ts";
+import type { CongestionControlKind } from "../../src/tcb/congestion.ts";
 import { type Cause, isAllowedTransition, type State } from "../../src/tcb/state.ts";
 import { Rng } from "../../src/sim/rng.ts";
 import { World, type WorldEntry } from "../../src/sim/world.ts";
@@ -41,6 +42,8 @@ export interface LossyRunOptions {
   msl?: number;
   /** Virtual-time bound of the run in ms. */
   limit?: number;
+  /** Congestion control of both sides (default the engine's, "newreno"). */
+  congestionControl?: CongestionControlKind;
 }
 
 /**
@@ -154,6 +157,7 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
     timestamps: rng.chance(0.5),
     delayedAck: rng.chance(0.5) ? 40 : 0,
     mss: rng.chance(0.5) ? 1460 : 536,
+    congestionControl: opts.congestionControl ?? "newreno",
   };
   // A quarter of the runs read late into a small buffer, so the window closes and
   // zero-window probes (§3.8.6.1) run under loss too.
@@ -161,7 +165,7 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
   if (slowReader) tcb.rcvBuffer = 1024 + rng.int(8192);
   const finWait2Timeout = tcbOptions(tcb).finWait2Timeout;
   const config = `delay=${delay} jitter=${jitter} timestamps=${tcb.timestamps} ` +
-    `delayedAck=${tcb.delayedAck} mss=${tcb.mss}` +
+    `delayedAck=${tcb.delayedAck} mss=${tcb.mss} cc=${tcb.congestionControl}` +
     (slowReader ? ` slow reader rcvBuffer=${tcb.rcvBuffer}` : "");
 
   const world = new World({
