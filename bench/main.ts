@@ -1,0 +1,237 @@
+/**
+ * The benchmark runner behind `deno task bench`.
+ *
+ * ```sh
+ * deno task bench            # default sweep, well under 10 minutes
+ * deno task bench --quick    # CI: under a minute
+ * deno task bench --full     # adds N = 1e7
+ * deno task bench --only=timers,memory
+ * ```
+ *
+ * Each group is an async function taking a {@link BenchContext}; it records figures
+ * with units and may set summary keys. Progress goes to stderr, a table per group to
+ * stdout, and everything to `bench/results/latest.json` with the machine it ran on.
+ *
+ * Adding a group is one import and one line in {@link GROUPS}.
+ *
+ * @module
+ */
+
+import { timersGroup } from "./timers_bench.ts";
+import { memoryGroup } from "./memory_bench.ts";
+import { engineGroup, lastEngineRate } from "./engine_bench.ts";
+import { kernelGroup } from "./kernel_bench.ts";
+import { codecGroup } from "./codec_bench.ts";
+import { cpus } from "node:os";
+
+/** `quick` for CI, `default`, or `full` (adds the largest sizes). */
+export type BenchMode = "quick" | "default" | "full";
+
+/** One measured figure. */
+export interface Measurement {
+  /** What was measured, e.g. `fifo insert`. */
+  name: string;
+  /** Problem size (live entries), when it applies. */
+  n?: number;
+  value: number;
+  /** Unit of `value`, e.g. `ns/op`, `B/entry`, `x`. */
+  unit: string;
+  /** The fastest timed batch, same unit (robust to a noisy neighbour). */
+  min?: number;
+  /** Anything a reader must know (caps, extrapolation, sample count). */
+  note?: string;
+}
+
+/** What a group gets from the runner. */
+export interface BenchContext {
+  readonly mode: BenchMode;
+  /** The N sweep for this mode: 1e3..1e6, plus 1e7 with `--full`. */
+  readonly sizes: readonly number[];
+  /** Prints one progress line to stderr, prefixed with the group name and elapsed time. */
+  progress(message: string): void;
+  /** Records a figure for the group's table and JSON. */
+  record(m: Measurement): void;
+  /** Records a note printed under the group's table and kept in the JSON. */
+  note(text: string): void;
+  /** Sets a top-level summary figure (unit in the key name, e.g. `timerInsertNs`). */
+  summary(key: string, value: number): void;
+  /** Full garbage collection when run with `--v8-flags=--expose-gc`, else a no-op. */
+  gc(): void;
+}
+
+/** A benchmark group: measures and records through the context. */
+export type BenchGroup = (ctx: BenchContext) => Promise<void>;
+
+/** Every group, in run order. Add a group here. */
+export const GROUPS: ReadonlyArray<readonly [string, BenchGroup]> = [
+  ["timers", timersGroup],
+  ["memory", memoryGroup],
+  ["engine", engineGroup],
+  ["kernel", async (ctx) => void await kernelGroup(ctx, lastEngineRate())],
+  ["codec", codecGroup],
+];
+
+interface GroupResult {
+  seconds: number;
+  results: Measurement[];
+  notes: string[];
+}
+
+function parseArgs(args: string[]): { mode: BenchMode; only: Set<string> | null; out: string } {
+  let mode: BenchMode = "default";
+  let only: Set<string> | null = null;
+  let out = new URL("./results/latest.json", import.meta.url).pathname;
+  for (const a of args) {
+    if (a === "--quick") mode = "quick";
+    else if (a === "--full") mode = "full";
+    else if (a.startsWith("--only=")) only = new Set(a.slice(7).split(",").filter(Boolean));
+    else if (a.startsWith("--out=")) out = a.slice(6);
+    else if (a === "--help" || a === "-h") {
+      console.log("Usage: deno task bench [--quick | --full] [--only=group,...] [--out=file.json]");
+      console.log(`Groups: ${GROUPS.map(([name]) => name).join(", ")}`);
+      Deno.exit(0);
+    } else {
+      console.error(`Unknown option "${a}" (try --help)`);
+      Deno.exit(2);
+    }
+  }
+  return { mode, only, out };
+}
+
+/** The machine the figures came from: they mean little without it. */
+async function machineInfo(mode: BenchMode): Promise<Record<string, unknown>> {
+  let cpu = "unknown";
+  try {
+    // node:os reads /proc/cpuinfo natively: Deno itself wants --allow-all for /proc.
+    cpu = cpus()[0]?.model?.trim() || cpu;
+  } catch {
+    // --allow-sys missing: keep "unknown".
+  }
+  try {
+    if (cpu === "unknown") {
+      const info = await Deno.readTextFile("/proc/cpuinfo");
+      cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpu;
+    }
+  } catch {
+    // Not Linux, or no permission: keep "unknown".
+  }
+  let memoryBytes: number | null = null;
+  try {
+    memoryBytes = Deno.systemMemoryInfo().total;
+  } catch {
+    // --allow-sys missing.
+  }
+  let osRelease = "";
+  try {
+    osRelease = Deno.osRelease();
+  } catch {
+    // --allow-sys missing.
+  }
+  return {
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    memoryBytes,
+    memoryGiB: memoryBytes === null ? null : Math.round(memoryBytes / 2 ** 30 * 10) / 10,
+    os: `${Deno.build.os} ${osRelease}`.trim(),
+    arch: Deno.build.arch,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    gcExposed: typeof (globalThis as { gc?: unknown }).gc === "function",
+    mode,
+    date: new Date().toISOString(),
+  };
+}
+
+function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e6) return v.toExponential(3);
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function formatN(n: number | undefined): string {
+  if (n === undefined) return "";
+  const e = Math.log10(n);
+  return Number.isInteger(e) ? `1e${e}` : String(n);
+}
+
+function printTable(name: string, g: GroupResult): void {
+  const rows = g.results.map((m) => [
+    m.name,
+    formatN(m.n),
+    formatValue(m.value),
+    m.min === undefined ? "" : formatValue(m.min),
+    m.unit,
+    m.note ?? "",
+  ]);
+  const head = ["measure", "N", "median", "min", "unit", "note"];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => (c === 2 || c === 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
+  console.log(`\n## ${name} (${g.seconds.toFixed(1)} s)\n`);
+  console.log(line(head));
+  console.log(line(widths.map((w) => "-".repeat(w))));
+  for (const r of rows) console.log(line(r));
+  for (const n of g.notes) console.log(`note: ${n}`);
+}
+
+async function main(): Promise<void> {
+  const { mode, only, out } = parseArgs(Deno.args);
+  const sizes = mode === "full" ? [1e3, 1e4, 1e5, 1e6, 1e7] : [1e3, 1e4, 1e5, 1e6];
+  const machine = await machineInfo(mode);
+  const groups: Record<string, GroupResult> = {};
+  const summary: Record<string, number> = {};
+  const start = performance.now();
+  const gcFn = (globalThis as { gc?: () => void }).gc;
+  console.error(
+    `finwait bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, deno ${machine.deno}` +
+      (gcFn ? "" : " — no --expose-gc: memory figures are less reliable"),
+  );
+
+  for (const [name, group] of GROUPS) {
+    if (only && !only.has(name)) continue;
+    const result: GroupResult = { seconds: 0, results: [], notes: [] };
+    groups[name] = result;
+    const t0 = performance.now();
+    const ctx: BenchContext = {
+      mode,
+      sizes,
+      progress: (message) => {
+        const t = ((performance.now() - start) / 1000).toFixed(1).padStart(6);
+        console.error(`[${t}s] ${name}: ${message}`);
+      },
+      record: (m) => {
+        result.results.push(m);
+      },
+      note: (text) => {
+        result.notes.push(text);
+      },
+      summary: (key, value) => {
+        summary[key] = value;
+      },
+      gc: () => gcFn?.(),
+    };
+    await group(ctx);
+    result.seconds = (performance.now() - t0) / 1000;
+    printTable(name, result);
+  }
+
+  const totalSeconds = (performance.now() - start) / 1000;
+  console.log(`\n## summary (${totalSeconds.toFixed(1)} s total)\n`);
+  const keyWidth = Math.max(0, ...Object.keys(summary).map((k) => k.length));
+  for (const [k, v] of Object.entries(summary)) {
+    console.log(`${k.padEnd(keyWidth)}  ${formatValue(v).padStart(10)}`);
+  }
+  const report = { machine: { ...machine, totalSeconds }, groups, summary };
+  await Deno.mkdir(new URL(".", `file://${out}`).pathname, { recursive: true });
+  await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
+  console.error(`wrote ${out}`);
+}
+
+if (import.meta.main) await main();
