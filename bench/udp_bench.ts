@@ -1,0 +1,205 @@
+/**
+ * UDP group: the engine over the UDP transport on loopback, beside the baselines it
+ * is judged against, all in the same run and process:
+ *
+ * - raw datagram rate: two `Deno.listenDatagram` sockets, 1232-byte datagrams, a
+ *   window of 64 in flight (self-clocked, so the receiver is never overrun):
+ *   datagrams received per second;
+ * - segments: a bulk transfer between two drivers over two UDP sockets: segments
+ *   received by both endpoints (data and ACKs) per second, the same unit of work
+ *   (one datagram sent and received) as the raw rate;
+ * - lifecycles: handshake, 64 bytes each way, the client closes, the server closes,
+ *   counted when the client reaches TIME-WAIT (8 in parallel, as the kernel baseline);
+ * - the kernel-TCP lifecycle baseline of `kernel_bench.ts` (`Deno.connect`).
+ *
+ * Summary keys: `udpVsRawDatagrams` (segments/s over raw datagrams/s; target ≥ 0.8)
+ * and `udpLifecyclesVsKernel` (target ≥ 1).
+ *
+ * Run alone: `deno run -A bench/udp_bench.ts [--quick]`.
+ *
+ * @module
+ */
+import type { BenchContext } from "./main.ts";
+import { kernelLifecycles } from "./kernel_bench.ts";
+import { Driver } from "../transports/driver.ts";
+import { UdpTransport } from "../transports/udp.ts";
+import type { ConnId } from "../src/tcb/events.ts";
+
+const DATAGRAM = 1232;
+
+/** Raw `Deno.listenDatagram`: datagrams received per second with `window` in flight. */
+export async function rawDatagramRate(
+  seconds: number,
+  size = DATAGRAM,
+  window = 64,
+): Promise<number> {
+  const a = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const b = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const to = b.addr as Deno.NetAddr;
+  const msg = new Uint8Array(size);
+  let got = 0;
+  let sent = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  for (; sent < window; sent++) a.send(msg, to);
+  const buf = new Uint8Array(65_536);
+  let last = t0;
+  // A lost datagram would shrink the window for good: top it up on a stall.
+  while ((last = performance.now()) < end) {
+    const r = await Promise.race([
+      b.receive(buf),
+      new Promise<undefined>((res) => setTimeout(() => res(undefined), 50)),
+    ]);
+    if (r === undefined) {
+      for (let k = sent - got; k < window; k++, sent++) a.send(msg, to);
+      continue;
+    }
+    got++;
+    sent++;
+    a.send(msg, to);
+  }
+  a.close();
+  b.close();
+  return got / ((last - t0) / 1000);
+}
+
+/** A bulk transfer over two UDP drivers: segments received per second (both sides). */
+export async function udpSegmentRate(
+  seconds: number,
+): Promise<{ rate: number; mbps: number; rtx: number }> {
+  const server = new Driver({ transport: UdpTransport.bind({ port: 0 }), tcb: { msl: 100 } });
+  const client = new Driver({ transport: UdpTransport.bind({ port: 0 }), tcb: { msl: 100 } });
+  const port = 5001;
+  server.listen(port);
+  const buf = new Uint8Array(64 * 1024);
+  let received = 0;
+  server.onEvent((ev, d) => {
+    if (ev.type === "data") {
+      for (let n = d.readInto(ev.conn, buf); n > 0; n = d.readInto(ev.conn, buf)) received += n;
+    }
+    if (ev.type === "peer-closed") d.close(ev.conn);
+  });
+  const data = new Uint8Array(256 * 1024).fill(0x5a);
+  const conn = client.connect(server.transport.localAddress, port);
+  let stop = false;
+  client.afterDrain((d) => {
+    if (stop || d.endpoint.state(conn) !== "ESTABLISHED") return;
+    while (d.send(conn, data) > 0) { /* top up the send buffer */ }
+  });
+  await client.until(() => client.endpoint.state(conn) === "ESTABLISHED", 5000);
+  client.command(() => {}); // start the pump
+  const in0 = client.stats.datagramsIn + server.stats.datagramsIn;
+  const bytes0 = received;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const dt = (performance.now() - t0) / 1000;
+  const segs = client.stats.datagramsIn + server.stats.datagramsIn - in0;
+  const mbps = (received - bytes0) / dt / 1e6;
+  stop = true;
+  const rtx = client.endpoint.stats.retransmissions;
+  client.abort(conn);
+  await client.stop();
+  await server.stop();
+  return { rate: segs / dt, mbps, rtx };
+}
+
+/** Lifecycles per second over two UDP drivers, `parallel` in flight. */
+export async function udpLifecycles(seconds: number, parallel = 8): Promise<number> {
+  const server = new Driver({ transport: UdpTransport.bind({ port: 0 }) });
+  const client = new Driver({ transport: UdpTransport.bind({ port: 0 }) });
+  // 127 listener ports on the one socket: with the default 60 s TIME-WAIT, 4-tuples
+  // repeat only after 127 × 16384 connections.
+  const PORTS = 127;
+  for (let p = 0; p < PORTS; p++) server.listen(1000 + p, { backlog: 4096 });
+  const msg = new Uint8Array(64).fill(0x61);
+  const buf = new Uint8Array(4096);
+  server.onEvent((ev, d) => {
+    if (ev.type === "data") {
+      while (d.readInto(ev.conn, buf) > 0) { /* drain */ }
+      d.send(ev.conn, msg);
+    } else if (ev.type === "peer-closed") d.close(ev.conn);
+  });
+  const peer = server.transport.localAddress;
+  let started = 0;
+  let done = 0;
+  let running = true;
+  const open = () => client.connect(peer, 1000 + (started++ % PORTS));
+  client.onEvent((ev, d) => {
+    if (ev.type === "state-changed") {
+      if (ev.to === "ESTABLISHED") d.send(ev.conn, msg);
+      else if (ev.to === "TIME-WAIT") {
+        done++;
+        if (running) open();
+      }
+    } else if (ev.type === "data") {
+      while (d.readInto(ev.conn, buf) > 0) { /* drain */ }
+      d.close(ev.conn);
+    }
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < parallel; i++) open();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  running = false;
+  const rate = done / ((performance.now() - t0) / 1000);
+  for (const id of client.endpoint.connections() as ConnId[]) client.abort(id);
+  await client.stop();
+  await server.stop();
+  return rate;
+}
+
+/** The UDP group for `deno task bench`. */
+export async function udpGroup(ctx: BenchContext): Promise<void> {
+  const seconds = ctx.mode === "quick" ? 1.5 : 4;
+  ctx.progress("raw Deno.listenDatagram");
+  await rawDatagramRate(0.3);
+  const raw = await rawDatagramRate(seconds);
+  ctx.record({
+    name: "raw Deno.listenDatagram, 1232 B, loopback",
+    value: raw,
+    unit: "datagrams/s",
+  });
+
+  ctx.progress("UDP transport: bulk transfer");
+  await udpSegmentRate(0.3);
+  const seg = await udpSegmentRate(seconds);
+  ctx.record({
+    name: "UDP transport, bulk transfer, loopback",
+    value: seg.rate,
+    unit: "segments/s",
+    note: `${seg.mbps.toFixed(1)} MB/s of payload, ${seg.rtx} retransmissions`,
+  });
+
+  ctx.progress("UDP transport: lifecycles");
+  await udpLifecycles(0.3);
+  const life = await udpLifecycles(seconds);
+  ctx.record({ name: "UDP transport, lifecycles, loopback", value: life, unit: "lifecycles/s" });
+
+  ctx.progress("kernel TCP lifecycles");
+  await kernelLifecycles(0.3);
+  const kernel = await kernelLifecycles(seconds);
+  ctx.record({ name: "Deno over kernel TCP, loopback", value: kernel, unit: "lifecycles/s" });
+
+  ctx.summary("udpSegmentsPerSec", seg.rate);
+  ctx.summary("udpLifecyclesPerSec", life);
+  ctx.summary("udpVsRawDatagrams", seg.rate / raw);
+  ctx.summary("udpLifecyclesVsKernel", life / kernel);
+  ctx.note(
+    "one process, one core: both endpoints (or both sockets) share the event loop; " +
+      "the targets are udpVsRawDatagrams ≥ 0.8 and udpLifecyclesVsKernel ≥ 1",
+  );
+}
+
+if (import.meta.main) {
+  const mode = Deno.args.includes("--quick") ? "quick" : "default";
+  const ctx: BenchContext = {
+    mode,
+    sizes: [],
+    progress: (m) => console.error(`udp: ${m}`),
+    record: (m) =>
+      console.log(`${m.name}: ${m.value.toFixed(0)} ${m.unit}${m.note ? ` (${m.note})` : ""}`),
+    note: (t) => console.log(`note: ${t}`),
+    summary: (k, v) => console.log(`${k} = ${v.toFixed(3)}`),
+    gc: () => {},
+  };
+  await udpGroup(ctx);
+}

@@ -1,0 +1,262 @@
+/**
+ * `finwait listen`: accepts connections over UDP and shows each one step through its
+ * states. With `--sink` (default) it reads everything and, when the peer closes,
+ * closes its own side (a passive close: LAST-ACK, then CLOSED at once); with
+ * `--echo` it writes back what it reads. Per connection it reports the bytes received
+ * and their SHA-256.
+ *
+ * {@linkcode runListen} is the whole command without commander: the terminal UI
+ * (or a test) passes `onLine` for the line stream and `onDriver` for the engine.
+ *
+ * @module
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { numberArg } from "./args.ts";
+import {
+  bindArg,
+  ConnRecord,
+  type IpPort,
+  lineWriter,
+  type NetLine,
+  nonZero,
+  sizeArg,
+} from "./net_args.ts";
+import { Driver } from "../../transports/driver.ts";
+import { UdpTransport } from "../../transports/udp.ts";
+import type { ConnId } from "../tcb/events.ts";
+
+/** Settings of {@linkcode runListen}. */
+export interface ListenSettings {
+  bind: IpPort;
+  mode: "sink" | "echo";
+  /** Close our side (an active close) once this many bytes came in. */
+  closeAfterBytes?: number;
+  /** Maximum segment lifetime in seconds (TIME-WAIT lasts 2·MSL). */
+  msl: number;
+}
+
+/** Hooks of {@linkcode runListen}. */
+export interface ListenHooks {
+  onLine(line: NetLine): void;
+  /** The driver, once the socket is open (for the UI: raw events, commands). */
+  onDriver?(driver: Driver): void;
+  /** Stops listening: open connections are aborted, the summary printed. */
+  signal?: AbortSignal;
+}
+
+/** Runs `listen` until `signal` aborts; resolves with the summary line. */
+export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<NetLine> {
+  const transport = UdpTransport.bind({ hostname: s.bind.ip, port: s.bind.port });
+  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 } });
+  const tcpPort = Number(transport.localAddress.slice(transport.localAddress.lastIndexOf(":") + 1));
+  const t = () => driver.now() / 1000;
+  const conns = new Map<ConnId, ConnRecord>();
+  const done: ConnRecord[] = [];
+  const emit = hooks.onLine;
+  const buf = new Uint8Array(64 * 1024);
+
+  const take = (c: ConnRecord) => {
+    // Read everything in order; echo what fits in the send buffer.
+    if (s.mode === "echo" && c.pending) return;
+    for (;;) {
+      const n = driver.readInto(c.id, buf);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      c.bytesIn += n;
+      c.digestIn.update(chunk);
+      if (s.mode === "echo") {
+        c.pending = chunk.slice();
+        flush(c);
+        if (c.pending) break;
+      }
+    }
+    if (s.closeAfterBytes !== undefined && c.bytesIn >= s.closeAfterBytes && !c.closing) {
+      c.closing = true;
+      driver.close(c.id);
+    }
+  };
+  const flush = (c: ConnRecord) => {
+    const p = c.pending;
+    if (!p) return;
+    const st = driver.endpoint.state(c.id);
+    if (st !== "ESTABLISHED" && st !== "CLOSE-WAIT") {
+      c.pending = undefined;
+      return;
+    }
+    const n = driver.send(c.id, p);
+    c.bytesOut += n;
+    c.digestOut.update(p.subarray(0, n));
+    c.pending = n === p.length ? undefined : p.subarray(n);
+  };
+
+  driver.onEvent((ev) => {
+    if (ev.type === "state-changed") {
+      let c = conns.get(ev.conn);
+      if (!c) {
+        c = new ConnRecord(ev.conn, driver.peerOf(ev.conn) ?? "?");
+        conns.set(ev.conn, c);
+      }
+      c.state = ev.to;
+      const info = driver.info(ev.conn);
+      if (info && info.counters.segmentsOut > 0) {
+        c.bytesAcked = info.counters.bytesAcked;
+        c.segmentsOut = info.counters.segmentsOut;
+        c.retransmissions = info.counters.retransmissions;
+      }
+      if (ev.from === "CLOSED" && ev.to === "LISTEN") return; // the accept itself
+      emit({
+        type: "state",
+        t: t(),
+        conn: ev.conn,
+        peer: c.peer,
+        from: ev.from,
+        to: ev.to,
+        cause: ev.cause,
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+      });
+    } else if (ev.type === "data") {
+      const c = conns.get(ev.conn);
+      if (c) take(c);
+    } else if (ev.type === "peer-closed") {
+      const c = conns.get(ev.conn);
+      if (c && !c.closing && !c.pending) {
+        // The passive close: our FIN goes once everything is read (and echoed).
+        take(c);
+        if (!c.pending) {
+          c.closing = true;
+          driver.close(ev.conn);
+        }
+      }
+    } else if (ev.type === "closed") {
+      const c = conns.get(ev.conn);
+      if (!c) return;
+      conns.delete(ev.conn);
+      c.reason = ev.reason;
+      done.push(c);
+      emit(c.closedLine(t()));
+    }
+  });
+  driver.afterDrain(() => {
+    if (s.mode !== "echo") return;
+    for (const c of conns.values()) {
+      if (!c.pending) continue;
+      flush(c);
+      if (!c.pending) {
+        take(c);
+        if (!c.pending && !c.closing && driver.endpoint.state(c.id) === "CLOSE-WAIT") {
+          c.closing = true;
+          driver.close(c.id);
+        }
+      }
+    }
+  });
+
+  driver.listen(tcpPort, { backlog: 1024 });
+  hooks.onDriver?.(driver);
+  emit({
+    type: "listening",
+    t: t(),
+    address: transport.localAddress,
+    tcpPort,
+    mode: s.mode,
+    mslSeconds: s.msl,
+  });
+
+  await new Promise<void>((resolve) => {
+    if (hooks.signal?.aborted) return resolve();
+    hooks.signal?.addEventListener("abort", () => resolve(), { once: true });
+  });
+  for (const id of [...conns.keys()]) driver.abort(id);
+  const summary = summarize(driver, [...done, ...conns.values()], t());
+  await driver.stop();
+  emit(summary);
+  return summary;
+}
+
+/** The `summary` line of a driver and its connections. */
+export function summarize(driver: Driver, records: ConnRecord[], t: number): NetLine {
+  const st = driver.endpoint.stats;
+  const closed: Record<string, number> = {};
+  for (const r of records) {
+    const k = r.reason ?? r.state;
+    closed[k] = (closed[k] ?? 0) + 1;
+  }
+  const dropped = nonZero({
+    ...st.dropped,
+    "too-short": driver.stats.tooShort,
+    "unexpected-source": driver.stats.unexpectedSource,
+    "oversize": driver.transport.stats.oversize,
+    "rst-rate-limited": driver.stats.rstsRateLimited + st.rstsRateLimited,
+  });
+  return {
+    type: "summary",
+    t,
+    connections: records.length,
+    closed,
+    bytesIn: records.reduce((a, r) => a + r.bytesIn, 0),
+    bytesOut: records.reduce((a, r) => a + r.bytesOut, 0),
+    bytesAcked: records.reduce((a, r) => a + r.bytesAcked, 0),
+    segmentsIn: st.segmentsIn,
+    segmentsOut: st.segmentsOut,
+    retransmissions: st.retransmissions,
+    rstsIn: st.rstsIn,
+    rstsOut: st.rstsOut,
+    dropped,
+  };
+}
+
+/** Adds `listen` to the program. */
+export function registerListen(prog: Command, out: (line: string) => void): void {
+  prog.command("listen")
+    .description("Accept connections over UDP and show every one close")
+    .addOption(
+      new Option("--bind <ip:port>", "UDP address to listen on; the TCP port is the same number")
+        .argParser(bindArg)
+        .default({ ip: "127.0.0.1", port: 9811 }, "127.0.0.1:9811"),
+    )
+    .addOption(new Option("--sink", "read everything; close when the peer closes (default)"))
+    .addOption(new Option("--echo", "write back everything read").conflicts("sink"))
+    .option(
+      "--close-after-bytes <n>",
+      "close our side first once n bytes came in (then we wait in TIME-WAIT)",
+      sizeArg("--close-after-bytes"),
+    )
+    .option(
+      "--msl <seconds>",
+      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
+      numberArg("msl", 0.001, 3600),
+      30,
+    )
+    .option("--no-tui", "one line per event instead of the terminal UI")
+    .option("--json", "one JSON object per line", false)
+    .addHelpText(
+      "after",
+      "\nThe terminal UI arrives with its own issue; until then (and with --no-tui) finwait\n" +
+        "prints one line per connection event and a summary on Ctrl-C.\n\nExamples:\n" +
+        "  finwait listen                              127.0.0.1:9811, sink\n" +
+        "  finwait listen --bind 0.0.0.0:9811          every IPv4 interface (open UDP 9811)\n" +
+        "  finwait listen --bind [::]:9811 --echo      IPv4 and IPv6, echo\n" +
+        "  finwait listen --close-after-bytes 1MiB --msl 2 --json",
+    )
+    .action(async (o) => {
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+      try {
+        await runListen(
+          {
+            bind: o.bind,
+            mode: o.echo ? "echo" : "sink",
+            closeAfterBytes: o.closeAfterBytes,
+            msl: o.msl,
+          },
+          { onLine: lineWriter(o.json, out), signal: ac.signal },
+        );
+      } finally {
+        Deno.removeSignalListener("SIGINT", stop);
+        Deno.removeSignalListener("SIGTERM", stop);
+      }
+    });
+}

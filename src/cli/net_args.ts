@@ -1,0 +1,245 @@
+/**
+ * What `listen` and `connect` share: address and size parsing, name resolution, the
+ * per-connection record behind the line output, and the line format itself (text or
+ * JSON). The run functions take an `onLine` callback, so a terminal UI can take the
+ * same stream (and `onDriver` hands it the driver for the raw engine events).
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { parseIp } from "../wire/checksum.ts";
+import type { Cause, State } from "../tcb/state.ts";
+import type { CloseReason, ConnId } from "../tcb/events.ts";
+import { DEFAULT_UDP_PORT, formatAddress, parseHostPort } from "../../transports/transport.ts";
+import { Sha256 } from "./digest.ts";
+
+/** An IP address (text, no brackets) and a UDP port. */
+export interface IpPort {
+  ip: string;
+  port: number;
+}
+
+/** Thrown for a bad address; main prints the message alone. */
+export class AddressError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AddressError";
+  }
+}
+
+/**
+ * Parses `--bind`: `IP:PORT`, `[IPv6]:PORT`, a bare IP (port 9811) or `localhost`.
+ * Names other than localhost are refused: a server binds to addresses it owns.
+ */
+export function bindArg(v: string): IpPort {
+  const hp = parseHostPort(v, DEFAULT_UDP_PORT);
+  const ip = hp && (hp.host === "localhost" ? "127.0.0.1" : hp.host);
+  if (!hp || !ip || !parseIp(ip)) {
+    throw new InvalidArgumentError(
+      `Invalid address "${v}": expected IP:PORT such as 127.0.0.1:9811, [::1]:9811 or 0.0.0.0:9811`,
+    );
+  }
+  return { ip, port: hp.port };
+}
+
+/** Parses `HOST:PORT` (a name is resolved later); the port defaults to 9811. */
+export function targetArg(v: string): { host: string; port: number } {
+  const hp = parseHostPort(v, DEFAULT_UDP_PORT);
+  if (!hp || hp.port === 0 || /\s/.test(hp.host)) {
+    throw new InvalidArgumentError(
+      `Invalid address "${v}": expected HOST:PORT such as 192.0.2.7:9811 or [2001:db8::7]:9811`,
+    );
+  }
+  return hp;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mib: 1024 * 1024,
+  g: 1e9,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
+
+/** Parses a byte count: `65536`, `64KiB`, `1MiB`, `1.5MB`. */
+export function sizeArg(name: string) {
+  return (v: string): number => {
+    const m = /^([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)$/.exec(v.trim());
+    const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+    const n = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new InvalidArgumentError(`${name} must be a byte count such as 65536, 64KiB or 1MiB`);
+    }
+    return n;
+  };
+}
+
+/** Resolves a host name to an IP: literals as they are, `localhost`, else DNS (A, then AAAA). */
+export async function resolveHost(host: string): Promise<string> {
+  if (parseIp(host)) return host;
+  if (host === "localhost") return "127.0.0.1";
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      const r = await Deno.resolveDns(host, type);
+      if (r.length > 0) return r[0];
+    } catch {
+      // try the next record type
+    }
+  }
+  throw new AddressError(`Cannot connect: cannot resolve host "${host}"`);
+}
+
+/** Whether `ip` is a loopback address. */
+export function isLoopback(ip: string): boolean {
+  return ip === "::1" || ip.startsWith("127.");
+}
+
+/** One line of `listen` / `connect` output, as JSON objects (`--json`) or text. */
+export type NetLine =
+  | {
+    type: "listening";
+    t: number;
+    address: string;
+    tcpPort: number;
+    mode: "sink" | "echo";
+    mslSeconds: number;
+  }
+  | { type: "connecting"; t: number; from: string; to: string; connections: number }
+  | {
+    type: "state";
+    t: number;
+    conn: ConnId;
+    peer: string;
+    from: State;
+    to: State;
+    cause: Cause;
+    bytesIn: number;
+    bytesOut: number;
+  }
+  | {
+    type: "closed";
+    t: number;
+    conn: ConnId;
+    peer: string;
+    reason: CloseReason;
+    bytesIn: number;
+    sha256In: string;
+    bytesOut: number;
+    bytesAcked: number;
+    sha256Out: string;
+    segmentsOut: number;
+    retransmissions: number;
+  }
+  | { type: "note"; t: number; text: string }
+  | {
+    type: "summary";
+    t: number;
+    connections: number;
+    closed: Record<string, number>;
+    bytesIn: number;
+    bytesOut: number;
+    bytesAcked: number;
+    segmentsIn: number;
+    segmentsOut: number;
+    retransmissions: number;
+    rstsIn: number;
+    rstsOut: number;
+    dropped: Record<string, number>;
+  };
+
+/** What the CLI tracks per connection. */
+export class ConnRecord {
+  readonly id: ConnId;
+  readonly peer: string;
+  bytesIn = 0;
+  bytesOut = 0;
+  bytesAcked = 0;
+  segmentsIn = 0;
+  segmentsOut = 0;
+  retransmissions = 0;
+  state: State = "CLOSED";
+  reason: CloseReason | undefined;
+  readonly digestIn = new Sha256();
+  readonly digestOut = new Sha256();
+  /** Bytes taken from the peer and not yet echoed (echo mode). */
+  pending: Uint8Array | undefined;
+  closing = false;
+
+  constructor(id: ConnId, peer: string) {
+    this.id = id;
+    this.peer = peer;
+  }
+
+  /** The `closed` line for this connection. */
+  closedLine(t: number): NetLine {
+    return {
+      type: "closed",
+      t,
+      conn: this.id,
+      peer: this.peer,
+      reason: this.reason ?? "normal",
+      bytesIn: this.bytesIn,
+      sha256In: this.digestIn.hex(),
+      bytesOut: this.bytesOut,
+      bytesAcked: this.bytesAcked,
+      sha256Out: this.digestOut.hex(),
+      segmentsOut: this.segmentsOut,
+      retransmissions: this.retransmissions,
+    };
+  }
+}
+
+/** One line of text for `line` (the human format; `--json` prints the object). */
+export function formatLine(line: NetLine): string {
+  const t = line.t.toFixed(3).padStart(8);
+  switch (line.type) {
+    case "listening":
+      return `${t} listening on udp ${line.address} (TCP port ${line.tcpPort}), ` +
+        `${line.mode} mode, MSL ${line.mslSeconds} s`;
+    case "connecting":
+      return `${t} connecting from udp ${line.from} to ${line.to}` +
+        (line.connections > 1 ? ` (${line.connections} connections)` : "");
+    case "state":
+      return `${t} #${line.conn} ${line.peer}  ${line.from} → ${line.to} (${line.cause})`.padEnd(
+        72,
+      ) + `  in ${line.bytesIn} B, out ${line.bytesOut} B`;
+    case "closed":
+      return `${t} #${line.conn} ${line.peer}  closed (${line.reason}): ` +
+        `received ${line.bytesIn} B sha256 ${line.sha256In}; ` +
+        `sent ${line.bytesOut} B (${line.bytesAcked} acknowledged) sha256 ${line.sha256Out}; ` +
+        `${line.segmentsOut} segments, ${line.retransmissions} retransmitted`;
+    case "note":
+      return `${t} ${line.text}`;
+    case "summary": {
+      const closed = Object.entries(line.closed).map(([k, v]) => `${v} ${k}`).join(", ") ||
+        "none";
+      const dropped = Object.entries(line.dropped).map(([k, v]) => `${v} ${k}`).join(", ");
+      return `${t} summary: ${line.connections} connection(s), closed ${closed}; ` +
+        `received ${line.bytesIn} B, sent ${line.bytesOut} B (${line.bytesAcked} acknowledged); ` +
+        `segments ${line.segmentsOut} out, ${line.segmentsIn} in; ` +
+        `${line.retransmissions} retransmissions; RSTs ${line.rstsOut} out, ${line.rstsIn} in` +
+        (dropped ? `; dropped ${dropped}` : "");
+    }
+  }
+}
+
+/** Prints lines as text or JSON through `out`. */
+export function lineWriter(json: boolean, out: (s: string) => void): (line: NetLine) => void {
+  return json ? (l) => out(JSON.stringify(l)) : (l) => out(formatLine(l));
+}
+
+/** `"127.0.0.1:9811"` from an {@linkcode IpPort}. */
+export function ipPortText(a: IpPort): string {
+  return formatAddress(a.ip, a.port);
+}
+
+/** Non-zero counters of a record of counters. */
+export function nonZero(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v > 0));
+}

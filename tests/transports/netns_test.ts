@@ -1,0 +1,241 @@
+/**
+ * Two hosts in network namespaces joined by a veth pair, with loss and delay on the
+ * link: `finwait listen` runs in one, `finwait connect` in the other, over UDP, and
+ * the 1 MiB transfer and the close must succeed at 10 % loss each way.
+ *
+ * Needs root, `ip` and `tc`. Impairment: `tc qdisc … netem loss 10% delay 20ms` on
+ * both ends; a kernel built without netem (CONFIG_NET_SCH_NETEM) gets the loss from
+ * nftables instead (`numgen random mod 100 < 10 drop`, when `nft` is installed) and
+ * no delay. Anything missing: the test is skipped with the reason printed. The
+ * namespaces are always removed.
+ */
+import assert from "node:assert/strict";
+import { CliProcess, enteredAt, transitions } from "./_cli_procs.ts";
+import type { NetLine } from "../../src/cli/net_args.ts";
+
+const TAG = `${Deno.pid % 100000}`;
+const NS_A = `fwA${TAG}`;
+const NS_B = `fwB${TAG}`;
+const DEV_A = `fwa${TAG}`;
+const DEV_B = `fwb${TAG}`;
+const IP_A = "10.97.0.1";
+const IP_B = "10.97.0.2";
+const MSL = 0.5;
+const BYTES = 1024 * 1024;
+
+async function run(cmd: string[], check = true): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    if (check && !r.success) throw new Error(`${cmd.join(" ")} failed: ${out.trim()}`);
+    return { ok: r.success, out };
+  } catch (e) {
+    if (check) throw e;
+    return { ok: false, out: String(e) };
+  }
+}
+
+async function which(name: string): Promise<boolean> {
+  return (await run(["sh", "-c", `command -v ${name}`], false)).ok;
+}
+
+/** Why the test cannot run here, or undefined. */
+async function skipReason(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return "network namespaces need Linux";
+  if (Deno.uid() !== 0) return "needs root (network namespaces, tc)";
+  if (!(await which("ip"))) return "`ip` (iproute2) is not installed";
+  if (!(await which("tc"))) return "`tc` (iproute2) is not installed";
+  const probe = `fwP${TAG}`;
+  const made = await run(["ip", "netns", "add", probe], false);
+  if (!made.ok) return `cannot create a network namespace: ${made.out.trim()}`;
+  await run(["ip", "netns", "del", probe], false);
+  return undefined;
+}
+
+const reason = await skipReason();
+if (reason) console.log(`netns test skipped: ${reason}`);
+
+async function teardown(): Promise<void> {
+  await run(["ip", "netns", "del", NS_A], false);
+  await run(["ip", "netns", "del", NS_B], false);
+}
+
+/** Builds the two hosts; returns what impairs the link. */
+async function setup(): Promise<string> {
+  await teardown();
+  await run(["ip", "netns", "add", NS_A]);
+  await run(["ip", "netns", "add", NS_B]);
+  await run([
+    "ip",
+    "link",
+    "add",
+    DEV_A,
+    "netns",
+    NS_A,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    DEV_B,
+    "netns",
+    NS_B,
+  ]);
+  for (const [ns, dev, ip] of [[NS_A, DEV_A, IP_A], [NS_B, DEV_B, IP_B]]) {
+    await run(["ip", "-n", ns, "addr", "add", `${ip}/30`, "dev", dev]);
+    await run(["ip", "-n", ns, "link", "set", dev, "up"]);
+    await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+  }
+  const netem = await run(
+    [
+      "ip",
+      "netns",
+      "exec",
+      NS_A,
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      DEV_A,
+      "root",
+      "netem",
+      "loss",
+      "10%",
+      "delay",
+      "20ms",
+    ],
+    false,
+  );
+  if (netem.ok) {
+    await run([
+      "ip",
+      "netns",
+      "exec",
+      NS_B,
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      DEV_B,
+      "root",
+      "netem",
+      "loss",
+      "10%",
+      "delay",
+      "20ms",
+    ]);
+    return "tc netem loss 10% delay 20ms on both ends";
+  }
+  if (!(await which("nft"))) {
+    throw new SkipError(`tc netem is unavailable (${netem.out.trim()}) and nft is not installed`);
+  }
+  for (const [ns, dev] of [[NS_A, DEV_A], [NS_B, DEV_B]]) {
+    const nft = (...a: string[]) => run(["ip", "netns", "exec", ns, "nft", ...a]);
+    await nft("add", "table", "inet", "fwloss");
+    await nft("add", "chain", "inet", "fwloss", "out", "{ type filter hook output priority 0 ; }");
+    await nft(
+      "add",
+      "rule",
+      "inet",
+      "fwloss",
+      "out",
+      "oifname",
+      dev,
+      "numgen",
+      "random",
+      "mod",
+      "100",
+      "<",
+      "10",
+      "drop",
+    );
+  }
+  return `nftables 10% random loss on both ends (tc netem unavailable: ${netem.out.trim()}; no delay)`;
+}
+
+class SkipError extends Error {}
+
+Deno.test({
+  name: `netns: listen and connect in two namespaces, 1 MiB and the close succeed at 10 % loss${
+    reason ? ` (skipped: ${reason})` : ""
+  }`,
+  ignore: reason !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let listener: CliProcess | undefined;
+    try {
+      let impairment: string;
+      try {
+        impairment = await setup();
+      } catch (e) {
+        if (e instanceof SkipError) {
+          console.log(`netns test skipped: ${e.message}`);
+          return;
+        }
+        throw e;
+      }
+      console.log(`netns link: ${impairment}`);
+      listener = new CliProcess(
+        ["listen", "--bind", `${IP_B}:9811`, "--msl", String(MSL), "--json"],
+        ["ip", "netns", "exec", NS_B],
+      );
+      await listener.waitFor((l) => l.type === "listening", 20_000, "listening");
+      const connector = new CliProcess(
+        [
+          "connect",
+          `${IP_B}:9811`,
+          "--send",
+          "1MiB",
+          "--msl",
+          String(MSL),
+          "--timeout",
+          "45",
+          "--json",
+        ],
+        ["ip", "netns", "exec", NS_A],
+      );
+      const status = await connector.exit(55_000);
+      assert.equal(
+        status.code,
+        0,
+        `connect failed: ${await connector.stderr}\n${connector.dump()}`,
+      );
+      const sent = connector.lines.find((l) => l.type === "closed") as Extract<
+        NetLine,
+        { type: "closed" }
+      >;
+      assert.equal(sent.reason, "normal");
+      assert.equal(sent.bytesAcked, BYTES);
+      assert.equal(
+        transitions(connector.lines, sent.conn).at(-1),
+        "TIME-WAIT → CLOSED (time-wait-expired)",
+      );
+      const tw = enteredAt(connector.lines, sent.conn, "TIME-WAIT")!;
+      assert.ok(enteredAt(connector.lines, sent.conn, "CLOSED")! - tw >= 2 * MSL - 0.005);
+      const got = await listener.waitFor((l) => l.type === "closed", 20_000, "closed") as Extract<
+        NetLine,
+        { type: "closed" }
+      >;
+      assert.equal(got.reason, "normal");
+      assert.equal(got.bytesIn, BYTES);
+      assert.equal(got.sha256In, sent.sha256Out);
+      assert.equal(transitions(listener.lines, got.conn).at(-1), "LAST-ACK → CLOSED (rcv-ack)");
+      const summary = connector.lines.at(-1);
+      console.log(
+        `netns: ${BYTES} B in ${
+          (enteredAt(connector.lines, sent.conn, "FIN-WAIT-1")! -
+            enteredAt(connector.lines, sent.conn, "ESTABLISHED")!).toFixed(1)
+        } s, ` +
+          `${summary?.type === "summary" ? summary.retransmissions : "?"} retransmissions`,
+      );
+    } finally {
+      if (listener) await listener.interrupt();
+      await teardown();
+    }
+  },
+});

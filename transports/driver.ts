@@ -1,0 +1,507 @@
+/**
+ * The real-time driver: one {@linkcode Endpoint} on one {@linkcode Transport}. This
+ * and `sim_driver.ts` are the only files that read the real clock (DESIGN.md §1).
+ *
+ * - Every received datagram goes to `endpoint.handleDatagram`; the runtime timer calls
+ *   `handleTimeout` and the transport's `poll`.
+ * - After every input and every command the drain rule runs (README, "The run loop"):
+ *   `pollTransmit()` until empty, each datagram handed to the transport at once (its
+ *   bytes are only valid until the next input); then `pollEvent()` until empty, each
+ *   event to the listeners; then the one runtime timer is armed for the earlier of
+ *   `pollTimeout()` and the transport's own deadline.
+ * - Peers are mapped onto the endpoint's address space by a {@linkcode PeerTable}
+ *   (see `peers.ts`): the endpoint uses zero-address checksums, so the mapping never
+ *   shows on the wire.
+ * - Bad datagrams are dropped and counted: too short for a TCP header (here), bad
+ *   checksum or malformed (the endpoint, `endpoint.stats`), oversize (the transport),
+ *   or from a new source while their 4-tuple belongs to a live connection of another
+ *   peer (a NAT rebinding or a spoof: here, `unexpectedSource`). Segments for no
+ *   connection get the RST of RFC 9293 §3.10.7.1, at most `rstPerSource` per second
+ *   per source host on top of the endpoint's global `rstLimit`.
+ * - With a {@linkcode realClock} of another speed it runs the in-memory network in
+ *   real time, slowed down or sped up (virtual ms per real ms).
+ *
+ * Listeners may issue commands while they handle an event: the command runs at once
+ * and its output is drained before the driver returns.
+ *
+ * @example
+ * ```ts
+ * import { Driver } from "./driver.ts";
+ * import { MemoryNetwork } from "./memory.ts";
+ *
+ * const net = new MemoryNetwork({ seed: 1 });
+ * const server = new Driver({ transport: net.transport("10.0.0.2:9811") });
+ * const client = new Driver({ transport: net.transport("10.0.0.1:9811") });
+ * server.listen(9811);
+ * server.onEvent((ev) => {
+ *   if (ev.type === "data") server.read(ev.conn); // read it all (else close sends RST)
+ *   if (ev.type === "peer-closed") server.close(ev.conn); // passive close
+ * });
+ * const conn = client.connect("10.0.0.2:9811", 9811);
+ * await client.until(() => client.endpoint.state(conn) === "ESTABLISHED");
+ * client.send(conn, new TextEncoder().encode("hello"));
+ * client.close(conn);
+ * await client.until(() => client.endpoint.state(conn) === "TIME-WAIT");
+ * await client.stop();
+ * await server.stop();
+ * ```
+ *
+ * @module
+ */
+import {
+  type ConnectionInfo,
+  type ConnectOptions,
+  Endpoint,
+  type EndpointOptions,
+  type ListenOptions,
+} from "../src/endpoint/endpoint.ts";
+import type { ConnId, TcbEvent } from "../src/tcb/events.ts";
+import type { TcbOptions } from "../src/tcb/options.ts";
+import { ACK, RST, SYN } from "../src/wire/segment.ts";
+import { LOCAL_VIRTUAL_ADDRESS, PeerTable, SourceLimiter } from "./peers.ts";
+import { hostOf, type Transport } from "./transport.ts";
+
+/** A runtime timer handle. */
+export type TimerId = ReturnType<typeof setTimeout>;
+
+/** The clock and the one runtime timer, injectable (tests, a shared simulated clock). */
+export interface DriverClock {
+  /** Driver time in ms (monotonic). */
+  now(): number;
+  /** Calls `fn` once, `ms` of driver time from now. */
+  setTimer(fn: () => void, ms: number): TimerId;
+  clearTimer(id: TimerId): void;
+}
+
+/**
+ * The process's monotonic clock, from 0 at creation, running `speed` driver ms per
+ * real ms (1 for real networks; other speeds replay the in-memory network slowed down
+ * or sped up). Drivers that share a {@linkcode MemoryNetwork} must share one clock.
+ */
+export function realClock(speed = 1): DriverClock {
+  if (!(speed > 0 && speed < Infinity)) throw new RangeError(`Invalid speed ${speed}`);
+  const t0 = performance.now();
+  return {
+    now: () => (performance.now() - t0) * speed,
+    setTimer: (fn, ms) => setTimeout(fn, Math.ceil(ms / speed)),
+    clearTimer: (id) => clearTimeout(id),
+  };
+}
+
+/** Driver settings. */
+export interface DriverOptions {
+  transport: Transport;
+  /** 16 secret random bytes for ISNs (§3.4.1); fresh from `crypto` by default. */
+  secret?: Uint8Array;
+  /** Connection defaults. `mss` defaults to what fits the transport's datagram. */
+  tcb?: Partial<TcbOptions>;
+  /** Queue every segment event (`"all"`) or state changes, data and closes only (default). */
+  events?: "all" | "lifecycle";
+  /** Further endpoint settings. */
+  endpoint?: Omit<EndpointOptions, "address" | "secret" | "tcb" | "pseudoHeader" | "events">;
+  /** Default: {@linkcode realClock} at speed 1. */
+  clock?: DriverClock;
+  /** Most peers (transport addresses) with live connections at once (default 65,536). */
+  maxPeers?: number;
+  /** RSTs per second per source host for segments to no connection (default 10). */
+  rstPerSource?: number;
+}
+
+/** What the driver dropped or sent, beyond the endpoint's and the transport's counters. */
+export interface DriverStats {
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Shorter than a TCP header: dropped. */
+  tooShort: number;
+  /** A new source sent a segment of another peer's live 4-tuple: dropped. */
+  unexpectedSource: number;
+  /** No free peer slot for a new source: dropped. */
+  peerTableFull: number;
+  /** RSTs to no connection beyond `rstPerSource`: not sent. */
+  rstsRateLimited: number;
+  /** Datagrams the transport refused (send queue full). */
+  sendFailed: number;
+}
+
+/** Sees every endpoint event; may issue commands. */
+export type DriverListener = (ev: TcbEvent, driver: Driver) => void;
+
+/** TCP header (20) and timestamps (12): what a data segment adds to its payload. */
+export const SEGMENT_OVERHEAD = 32;
+
+interface ConnPeer {
+  slot: number;
+  tuple: string;
+}
+
+interface Waiter {
+  pred: () => boolean;
+  resolve: (ok: boolean) => void;
+  timer: TimerId | undefined;
+}
+
+/** One endpoint driven in real time over one transport. */
+export class Driver {
+  readonly endpoint: Endpoint;
+  readonly transport: Transport;
+  readonly peers: PeerTable;
+  readonly stats: DriverStats = {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    tooShort: 0,
+    unexpectedSource: 0,
+    peerTableFull: 0,
+    rstsRateLimited: 0,
+    sendFailed: 0,
+  };
+  #clock: DriverClock;
+  #limiter: SourceLimiter;
+  #listeners: DriverListener[] = [];
+  #afterDrain: ((driver: Driver) => void)[] = [];
+  #conns = new Map<ConnId, ConnPeer>();
+  /** "host|remotePort|localPort" of live connections → their slot. */
+  #tuples = new Map<string, number>();
+  #inputSlot = -1;
+  /** Slots whose last connection closed during this drain: freed once it is done. */
+  #released: number[] = [];
+  #draining = false;
+  #again = false;
+  #timer: TimerId | undefined;
+  #armedAt = Infinity;
+  #waiters: Waiter[] = [];
+  #started = false;
+  #stopped = false;
+
+  constructor(opts: DriverOptions) {
+    this.transport = opts.transport;
+    this.#clock = opts.clock ?? realClock();
+    this.peers = new PeerTable(opts.maxPeers);
+    this.#limiter = new SourceLimiter(opts.rstPerSource ?? 10);
+    const mss = opts.transport.maxDatagram - SEGMENT_OVERHEAD;
+    this.endpoint = new Endpoint({
+      ...opts.endpoint,
+      address: LOCAL_VIRTUAL_ADDRESS,
+      secret: opts.secret ?? crypto.getRandomValues(new Uint8Array(16)),
+      tcb: { mss, ...opts.tcb },
+      // The UDP rule: the checksum covers a pseudo header with zero addresses, so a
+      // NAT that rewrites addresses does not break it (README, "Two machines").
+      pseudoHeader: "zero",
+      events: opts.events ?? "lifecycle",
+      now: this.#clock.now(),
+    });
+  }
+
+  /** Driver time, ms. */
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /** Starts receiving (called by the first command or listener if not before). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.transport.start({
+      datagram: (bytes, from) => this.#datagram(bytes, from),
+      wake: () => {
+        if (!this.#draining) this.#arm();
+      },
+    });
+  }
+
+  /** Adds an event listener; returns the function that removes it. */
+  onEvent(listener: DriverListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Adds a hook that runs after every input and command once the drain rule is done:
+   * the place to top up a send buffer that ACKs have emptied (events tell of state
+   * changes and data, not of send space). Returns the function that removes it.
+   */
+  afterDrain(hook: (driver: Driver) => void): () => void {
+    this.#afterDrain.push(hook);
+    return () => {
+      this.#afterDrain = this.#afterDrain.filter((h) => h !== hook);
+    };
+  }
+
+  // --------------------------------------------------------------- commands
+
+  /** Passive OPEN on TCP port `port`. */
+  listen(port: number, opts?: ListenOptions): void {
+    this.start();
+    this.endpoint.listen(port, opts);
+  }
+
+  /** Active OPEN to `peer` (a transport address such as `"192.0.2.7:9811"`), TCP port `port`. */
+  connect(peer: string, port: number, opts?: ConnectOptions): ConnId {
+    this.start();
+    const slot = this.peers.slotFor(peer);
+    if (slot < 0) throw new Error(`Cannot connect: ${this.peers.capacity} peers already in use`);
+    const now = this.#clock.now();
+    let conn: ConnId;
+    try {
+      conn = this.endpoint.connect(this.peers.virtual(slot), port, now, opts);
+    } catch (e) {
+      this.peers.freeIfUnused(slot);
+      throw e;
+    }
+    this.#register(conn, slot);
+    this.#after(now, slot);
+    return conn;
+  }
+
+  /** SEND; returns how many bytes the send buffer took. */
+  send(conn: ConnId, data: Uint8Array): number {
+    return this.command((ep, now) => ep.send(conn, data, now));
+  }
+
+  /** RECEIVE up to `max` bytes. */
+  read(conn: ConnId, max = Infinity): Uint8Array {
+    return this.command((ep, now) => ep.read(conn, max, now));
+  }
+
+  /** RECEIVE into `dst`; returns the count. */
+  readInto(conn: ConnId, dst: Uint8Array): number {
+    return this.command((ep, now) => ep.readInto(conn, dst, now));
+  }
+
+  /** Half-close (our FIN; reading goes on). */
+  shutdown(conn: ConnId): void {
+    this.command((ep, now) => ep.shutdown(conn, now));
+  }
+
+  /** CLOSE. Idempotent. */
+  close(conn: ConnId): void {
+    this.command((ep, now) => ep.close(conn, now));
+  }
+
+  /** ABORT. Idempotent. */
+  abort(conn: ConnId): void {
+    this.command((ep, now) => ep.abort(conn, now));
+  }
+
+  /** Runs any endpoint command at driver time, then applies the drain rule. */
+  command<T>(fn: (ep: Endpoint, now: number) => T): T {
+    const now = this.#clock.now();
+    const result = fn(this.endpoint, now);
+    this.#after(now, -1);
+    return result;
+  }
+
+  // --------------------------------------------------------------- read-outs
+
+  /** The transport address of connection `conn`'s peer. */
+  peerOf(conn: ConnId): string | undefined {
+    const p = this.#conns.get(conn);
+    return p === undefined ? undefined : this.peers.address(p.slot);
+  }
+
+  /** The endpoint's snapshot of `conn` (its `remoteAddress` is the synthetic one). */
+  info(conn: ConnId): ConnectionInfo | undefined {
+    return this.endpoint.info(conn);
+  }
+
+  /**
+   * Resolves true once `pred()` holds (checked now and after every input), or false
+   * after `timeoutMs` of real time.
+   */
+  until(pred: () => boolean, timeoutMs = Infinity): Promise<boolean> {
+    if (pred()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w: Waiter = { pred, resolve, timer: undefined };
+      if (timeoutMs < Infinity) {
+        w.timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((x) => x !== w);
+          resolve(false);
+        }, timeoutMs);
+      }
+      this.#waiters.push(w);
+    });
+  }
+
+  /** Stops the timer and closes the transport; connections are left as they are. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    for (const w of this.#waiters) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.resolve(false);
+    }
+    this.#waiters = [];
+    await this.transport.close();
+  }
+
+  // --------------------------------------------------------------- internals
+
+  #datagram(bytes: Uint8Array, from: string): void {
+    if (this.#stopped) return;
+    this.stats.datagramsIn++;
+    if (bytes.length < 20) {
+      this.stats.tooShort++;
+      this.#checkWaiters();
+      return;
+    }
+    let slot = this.peers.find(from);
+    if (slot < 0 || this.peers.refs(slot) === 0) {
+      // A source with no live connection: a segment of someone else's live 4-tuple
+      // is a NAT rebinding or a spoof; anything but a SYN is dropped, not reset.
+      const syn = (bytes[13] & (SYN | ACK | RST)) === SYN;
+      if (!syn && this.#tuples.size > 0) {
+        const key = `${hostOf(from)}|${(bytes[0] << 8) | bytes[1]}|${(bytes[2] << 8) | bytes[3]}`;
+        const owner = this.#tuples.get(key);
+        if (owner !== undefined && owner !== slot) {
+          this.stats.unexpectedSource++;
+          this.#checkWaiters();
+          return;
+        }
+      }
+      if (slot < 0) slot = this.peers.slotFor(from);
+      if (slot < 0) {
+        this.stats.peerTableFull++;
+        this.#checkWaiters();
+        return;
+      }
+    }
+    const now = this.#clock.now();
+    this.endpoint.handleDatagram(bytes, this.peers.virtual(slot), now);
+    this.#after(now, slot);
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    this.transport.poll(now);
+    if (this.endpoint.pollTimeout() <= now) this.endpoint.handleTimeout(now);
+    this.#after(now, -1);
+  };
+
+  /** The drain rule after an input or command, then waiters and the timer. */
+  #after(now: number, slot: number): void {
+    const outer = this.#inputSlot;
+    if (slot >= 0) this.#inputSlot = slot;
+    this.#drain(now);
+    this.#inputSlot = outer;
+    if (this.#draining) return; // the outer drain finishes the job
+    if (this.#afterDrain.length > 0) this.#runAfterDrain(now);
+    // Only now is every datagram of this input sent: a command in a listener may have
+    // queued one (a RST, a FIN) to a peer whose last connection closed meanwhile.
+    if (slot >= 0) this.peers.freeIfUnused(slot);
+    if (this.#released.length > 0) {
+      for (const r of this.#released) this.peers.freeIfUnused(r);
+      this.#released.length = 0;
+    }
+    this.#checkWaiters();
+    this.#arm();
+  }
+
+  #drain(now: number): void {
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    this.#draining = true;
+    const ep = this.endpoint;
+    try {
+      do {
+        this.#again = false;
+        for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+          this.#transmit(t.to, t.bytes, now);
+        }
+        for (let e = ep.pollEvent(); e; e = ep.pollEvent()) this.#event(e);
+      } while (this.#again);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #transmit(to: string, bytes: Uint8Array, now: number): void {
+    const slot = this.peers.slotOfVirtual(to);
+    if (slot < 0) throw new Error(`Bug: transmit to unknown peer ${to}`);
+    const address = this.peers.address(slot);
+    // A RST to a peer with no connection answers a stray segment (§3.10.7.1).
+    if ((bytes[13] & RST) && this.peers.refs(slot) === 0 && !this.#limiter.allow(address, now)) {
+      this.stats.rstsRateLimited++;
+      return;
+    }
+    this.stats.datagramsOut++;
+    if (!this.transport.send(address, bytes, now)) this.stats.sendFailed++;
+  }
+
+  #event(ev: TcbEvent): void {
+    const conn = ev.conn;
+    if (conn !== undefined) {
+      if (ev.type === "closed") this.#unregister(conn);
+      else if (!this.#conns.has(conn)) this.#register(conn, -1);
+    }
+    const ls = this.#listeners;
+    for (let i = 0; i < ls.length; i++) ls[i](ev, this);
+  }
+
+  #register(conn: ConnId, slotHint: number): void {
+    if (this.#conns.has(conn)) return;
+    const info = this.endpoint.info(conn);
+    let slot = info ? this.peers.slotOfVirtual(info.remoteAddress) : -1;
+    if (slot < 0) slot = slotHint >= 0 ? slotHint : this.#inputSlot;
+    if (slot < 0) throw new Error(`Bug: connection ${conn} has no peer`);
+    const tuple = info
+      ? `${hostOf(this.peers.address(slot))}|${info.remotePort}|${info.localPort}`
+      : "";
+    this.#conns.set(conn, { slot, tuple });
+    if (tuple) this.#tuples.set(tuple, slot);
+    this.peers.retain(slot);
+  }
+
+  #unregister(conn: ConnId): void {
+    const p = this.#conns.get(conn);
+    if (!p) return;
+    this.#conns.delete(conn);
+    if (p.tuple && this.#tuples.get(p.tuple) === p.slot) this.#tuples.delete(p.tuple);
+    this.peers.release(p.slot);
+    this.#released.push(p.slot);
+  }
+
+  #runAfterDrain(now: number): void {
+    this.#draining = true; // commands the hooks issue are drained below, once
+    try {
+      for (const h of this.#afterDrain) h(this);
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#again) this.#drain(now);
+  }
+
+  #checkWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const keep: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.pred()) {
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        w.resolve(true);
+      } else keep.push(w);
+    }
+    this.#waiters = keep;
+  }
+
+  #arm(): void {
+    if (this.#stopped) return;
+    const at = Math.min(this.endpoint.pollTimeout(), this.transport.nextDeadline());
+    // A timer already set for an earlier time fires first and re-arms then: most
+    // inputs move the deadline later (a restarted RTO), and that costs nothing.
+    if (at >= this.#armedAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#armedAt = at;
+    if (at === Infinity) {
+      this.#timer = undefined;
+      return;
+    }
+    this.#timer = this.#clock.setTimer(this.#onTimer, Math.max(0, at - this.#clock.now()));
+  }
+}
