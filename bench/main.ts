@@ -22,6 +22,7 @@ import { memoryGroup } from "./memory_bench.ts";
 import { engineGroup, lastEngineRate } from "./engine_bench.ts";
 import { kernelGroup } from "./kernel_bench.ts";
 import { codecGroup } from "./codec_bench.ts";
+import { udpGroup } from "./udp_bench.ts";
 import { cpus } from "node:os";
 
 /** `quick` for CI, `default`, or `full` (adds the largest sizes). */
@@ -69,6 +70,7 @@ export const GROUPS: ReadonlyArray<readonly [string, BenchGroup]> = [
   ["engine", engineGroup],
   ["kernel", async (ctx) => void await kernelGroup(ctx, lastEngineRate())],
   ["codec", codecGroup],
+  ["udp", udpGroup],
 ];
 
 interface GroupResult {
