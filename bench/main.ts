@@ -23,6 +23,7 @@ import { engineGroup, lastEngineRate } from "./engine_bench.ts";
 import { kernelGroup } from "./kernel_bench.ts";
 import { codecGroup } from "./codec_bench.ts";
 import { udpGroup } from "./udp_bench.ts";
+import { uiGroup } from "./ui_bench.ts";
 import { cpus } from "node:os";
 
 /** `quick` for CI, `default`, or `full` (adds the largest sizes). */
@@ -71,6 +72,7 @@ export const GROUPS: ReadonlyArray<readonly [string, BenchGroup]> = [
   ["kernel", async (ctx) => void await kernelGroup(ctx, lastEngineRate())],
   ["codec", codecGroup],
   ["udp", udpGroup],
+  ["ui", uiGroup],
 ];
 
 interface GroupResult {

@@ -6,6 +6,10 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { registerTrace, UsageError } from "./trace_cmd.ts";
+import { registerDemo } from "./demo_cmd.ts";
+import { registerDrill } from "./drill_cmd.ts";
+import { registerNet } from "./net_cmd.ts";
+import { registerTun } from "./tun_cmd.ts";
 
 /** Builds the program (exported for tests). */
 export function program(out: (line: string) => void = console.log): Command {
@@ -15,6 +19,10 @@ export function program(out: (line: string) => void = console.log): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   registerTrace(prog, out);
+  registerDemo(prog, out);
+  registerDrill(prog, out);
+  registerNet(prog, out);
+  registerTun(prog, out);
   return prog;
 }
 
