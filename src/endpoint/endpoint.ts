@@ -14,10 +14,11 @@
 import { addrSum, parseIp } from "../wire/checksum.ts";
 import {
   ACK,
-  decode,
+  decodeInto,
   encode,
   encodedLength,
   FIN,
+  newSegment,
   RST,
   type Segment,
   SYN,
@@ -214,6 +215,8 @@ export class Endpoint {
     tsRecent: 0,
     tsRecentAge: 0,
   };
+  /** The reused receive segment (see `handleDatagram`). */
+  #rx: Segment = newSegment();
   #twFacts: TimeWaitFacts = { sndNxt: 0, rcvNxt: 0, rcvWnd: 0, tsOk: false, tsRecent: 0 };
   #fireNow = 0;
   #evictNow = 0;
@@ -267,6 +270,8 @@ export class Endpoint {
       allowChallengeAck: (now) => this.#allowChallenge(now),
       released: (tcb) => this.#release(tcb),
       adoptTimeWait: (tcb, now) => this.#adoptTimeWait(tcb, now),
+      // Only segment-sent events keep a transmitted segment.
+      keepsSegments: this.#eventsAll,
     };
   }
 
@@ -408,14 +413,17 @@ export class Endpoint {
       return;
     }
     const sum = this.#verify ? this.#addrSums[addrId] : undefined;
-    const r = decode(bytes, sum);
-    if (!r.ok) {
-      this.stats.malformed[r.reason]++;
-      const reason: DropReason = r.reason === "bad-checksum" ? "bad-checksum" : "malformed";
-      this.#countDrop(reason, undefined, undefined, now, r.reason);
+    // Without per-segment events nothing keeps the decoded segment past this call,
+    // so one object serves every datagram (drop events get a copy).
+    const seg = this.#eventsAll ? newSegment() : this.#rx;
+    const failure = decodeInto(bytes, seg, sum);
+    if (failure !== undefined) {
+      this.stats.malformed[failure]++;
+      const reason: DropReason = failure === "bad-checksum" ? "bad-checksum" : "malformed";
+      this.#countDrop(reason, undefined, undefined, now, failure);
       return;
     }
-    this.#segmentFrom(r.segment, addrId, now);
+    this.#segmentFrom(seg, addrId, now);
   }
 
   /** A decoded segment arrived from `from` (checksum already dealt with). */
@@ -906,6 +914,7 @@ export class Endpoint {
       this.stats.transitions++;
     } else if (ev.type === "segment-dropped") {
       this.stats.dropped[ev.reason]++;
+      if (ev.segment === this.#rx) ev.segment = copySegment(this.#rx);
       if (!this.#eventsAll && ev.reason === "challenge-rate-limited") return;
     }
     this.#events.push(ev);
@@ -952,7 +961,8 @@ export class Endpoint {
     detail?: string,
   ): void {
     this.stats.dropped[reason]++;
-    const ev: TcbEvent = { type: "segment-dropped", conn, segment: seg, reason, now };
+    const segment = seg === this.#rx ? copySegment(seg) : seg;
+    const ev: TcbEvent = { type: "segment-dropped", conn, segment, reason, now };
     if (detail !== undefined) ev.detail = detail;
     this.#events.push(ev);
   }
@@ -1016,6 +1026,11 @@ export class Endpoint {
 /** The demultiplexing key of (remote address id, remote port, local port). */
 function tupleKey(addrId: number, remotePort: number, localPort: number): number {
   return (addrId * 65536 + remotePort) * 65536 + localPort;
+}
+
+/** A copy that owns its payload and SACK blocks. */
+function copySegment(seg: Segment): Segment {
+  return { ...seg, sack: seg.sack?.slice(), payload: seg.payload.slice() };
 }
 
 function checkPort(port: number): void {

@@ -46,6 +46,12 @@ export interface TcbHost {
    * again. Optional: without it the TCB runs TIME-WAIT itself.
    */
   adoptTimeWait?(tcb: Tcb, now: number): boolean;
+  /**
+   * False when the host never keeps a transmitted segment past `transmit` (it only
+   * encodes it): the TCB then reuses one segment object instead of allocating one
+   * per transmission. Default true.
+   */
+  readonly keepsSegments?: boolean;
 }
 
 /** How a connection starts. */
@@ -1310,26 +1316,23 @@ export class Tcb {
     const tsActive = syn
       ? o.timestamps && (this.#state === "SYN-SENT" || this.#peerOfferedTs)
       : this.tsOk;
-    const seg: Segment = {
-      srcPort: this.localPort,
-      dstPort: this.remotePort,
-      seq,
-      ack: withAck ? this.rcvNxt : 0,
-      flags,
-      window,
-      checksum: 0,
-      urgent: 0,
-      mss: syn ? o.mss : undefined,
-      windowScale: syn && o.windowScale !== undefined &&
-          (this.#state === "SYN-SENT" || this.#peerOfferedWs)
-        ? o.windowScale
-        : undefined,
-      sackPermitted: false,
-      sack: undefined,
-      tsVal: tsActive && !(flags & RST) ? this.#tsClock(now) : undefined,
-      tsEcr: tsActive && !(flags & RST) ? (withAck ? this.tsRecent : 0) : undefined,
-      payload,
-    };
+    // A fresh object when the host keeps it (events, traces), else the shared scratch.
+    const seg: Segment = this.#host.keepsSegments === false ? SCRATCH : { ...SCRATCH };
+    seg.srcPort = this.localPort;
+    seg.dstPort = this.remotePort;
+    seg.seq = seq;
+    seg.ack = withAck ? this.rcvNxt : 0;
+    seg.flags = flags;
+    seg.window = window;
+    seg.checksum = 0;
+    seg.mss = syn ? o.mss : undefined;
+    seg.windowScale = syn && o.windowScale !== undefined &&
+        (this.#state === "SYN-SENT" || this.#peerOfferedWs)
+      ? o.windowScale
+      : undefined;
+    seg.tsVal = tsActive && !(flags & RST) ? this.#tsClock(now) : undefined;
+    seg.tsEcr = tsActive && !(flags & RST) ? (withAck ? this.tsRecent : 0) : undefined;
+    seg.payload = payload;
     if (withAck) {
       this.#lastAckSent = this.rcvNxt;
       this.#ackPending = 0;
@@ -1379,3 +1382,22 @@ export class Tcb {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The one segment reused for every transmission when the host keeps none. */
+const SCRATCH: Segment = {
+  srcPort: 0,
+  dstPort: 0,
+  seq: 0,
+  ack: 0,
+  flags: 0,
+  window: 0,
+  checksum: 0,
+  urgent: 0,
+  mss: undefined,
+  windowScale: undefined,
+  sackPermitted: false,
+  sack: undefined,
+  tsVal: undefined,
+  tsEcr: undefined,
+  payload: EMPTY,
+};

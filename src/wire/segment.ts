@@ -367,6 +367,16 @@ const BAD_OPTION_LENGTH = failure("bad-option-length");
 const SYN_FIN = failure("syn-fin");
 const SYN_RST = failure("syn-rst");
 const BAD_CHECKSUM = failure("bad-checksum");
+/** One shared frozen result per reason. */
+const FAILURES: Record<DecodeFailure, DecodeResult> = {
+  "short-buffer": SHORT_BUFFER,
+  "bad-data-offset": BAD_DATA_OFFSET,
+  "option-overrun": OPTION_OVERRUN,
+  "bad-option-length": BAD_OPTION_LENGTH,
+  "syn-fin": SYN_FIN,
+  "syn-rst": SYN_RST,
+  "bad-checksum": BAD_CHECKSUM,
+};
 
 function u32At(b: Uint8Array, i: number): number {
   return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
@@ -403,13 +413,28 @@ function u32At(b: Uint8Array, i: number): number {
  * ```
  */
 export function decode(bytes: Uint8Array, addrSum?: number): DecodeResult {
+  const segment = newSegment();
+  const reason = decodeInto(bytes, segment, addrSum);
+  return reason === undefined ? { ok: true, segment } : FAILURES[reason];
+}
+
+/**
+ * {@linkcode decode} into a caller's segment object (no allocation but the payload
+ * view and SACK blocks). Returns the failure reason, or `undefined` on success; on
+ * failure `out` is left unchanged.
+ */
+export function decodeInto(
+  bytes: Uint8Array,
+  out: Segment,
+  addrSum?: number,
+): DecodeFailure | undefined {
   const length = bytes.length;
-  if (length < MIN_HEADER_BYTES) return SHORT_BUFFER;
+  if (length < MIN_HEADER_BYTES) return "short-buffer";
   if (addrSum !== undefined && foldChecksum(sum16(bytes, 0, length, addrSum + length)) !== 0) {
-    return BAD_CHECKSUM;
+    return "bad-checksum";
   }
   const headerLength = (bytes[12] >>> 4) << 2;
-  if (headerLength < MIN_HEADER_BYTES || headerLength > length) return BAD_DATA_OFFSET;
+  if (headerLength < MIN_HEADER_BYTES || headerLength > length) return "bad-data-offset";
 
   let mss: number | undefined;
   let windowScale: number | undefined;
@@ -425,27 +450,27 @@ export function decode(bytes: Uint8Array, addrSum?: number): DecodeResult {
       i++;
       continue;
     }
-    if (i + 1 >= headerLength) return OPTION_OVERRUN;
+    if (i + 1 >= headerLength) return "option-overrun";
     const len = bytes[i + 1];
-    if (len < 2) return BAD_OPTION_LENGTH;
+    if (len < 2) return "bad-option-length";
     switch (kind) {
       case OPT_MSS:
-        if (len !== 4) return BAD_OPTION_LENGTH;
+        if (len !== 4) return "bad-option-length";
         break;
       case OPT_WS:
-        if (len !== 3) return BAD_OPTION_LENGTH;
+        if (len !== 3) return "bad-option-length";
         break;
       case OPT_SACK_PERMITTED:
-        if (len !== 2) return BAD_OPTION_LENGTH;
+        if (len !== 2) return "bad-option-length";
         break;
       case OPT_SACK:
-        if (len < 10 || (len - 2) % 8 !== 0) return BAD_OPTION_LENGTH;
+        if (len < 10 || (len - 2) % 8 !== 0) return "bad-option-length";
         break;
       case OPT_TS:
-        if (len !== 10) return BAD_OPTION_LENGTH;
+        if (len !== 10) return "bad-option-length";
         break;
     }
-    if (i + len > headerLength) return OPTION_OVERRUN;
+    if (i + len > headerLength) return "option-overrun";
     switch (kind) {
       case OPT_MSS:
         mss = (bytes[i + 2] << 8) | bytes[i + 3];
@@ -471,26 +496,23 @@ export function decode(bytes: Uint8Array, addrSum?: number): DecodeResult {
   }
 
   const flags = bytes[13];
-  if ((flags & (SYN | FIN)) === (SYN | FIN)) return SYN_FIN;
-  if ((flags & (SYN | RST)) === (SYN | RST)) return SYN_RST;
+  if ((flags & (SYN | FIN)) === (SYN | FIN)) return "syn-fin";
+  if ((flags & (SYN | RST)) === (SYN | RST)) return "syn-rst";
 
-  // Same field order as newSegment: one hidden class for every segment.
-  const segment: Segment = {
-    srcPort: (bytes[0] << 8) | bytes[1],
-    dstPort: (bytes[2] << 8) | bytes[3],
-    seq: u32At(bytes, 4),
-    ack: u32At(bytes, 8),
-    flags,
-    window: (bytes[14] << 8) | bytes[15],
-    checksum: (bytes[16] << 8) | bytes[17],
-    urgent: (bytes[18] << 8) | bytes[19],
-    mss,
-    windowScale,
-    sackPermitted,
-    sack,
-    tsVal,
-    tsEcr,
-    payload: headerLength === length ? EMPTY : bytes.subarray(headerLength),
-  };
-  return { ok: true, segment };
+  out.srcPort = (bytes[0] << 8) | bytes[1];
+  out.dstPort = (bytes[2] << 8) | bytes[3];
+  out.seq = u32At(bytes, 4);
+  out.ack = u32At(bytes, 8);
+  out.flags = flags;
+  out.window = (bytes[14] << 8) | bytes[15];
+  out.checksum = (bytes[16] << 8) | bytes[17];
+  out.urgent = (bytes[18] << 8) | bytes[19];
+  out.mss = mss;
+  out.windowScale = windowScale;
+  out.sackPermitted = sackPermitted;
+  out.sack = sack;
+  out.tsVal = tsVal;
+  out.tsEcr = tsEcr;
+  out.payload = headerLength === length ? EMPTY : bytes.subarray(headerLength);
+  return undefined;
 }
