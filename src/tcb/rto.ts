@@ -24,7 +24,9 @@ export class RtoEstimator {
 
   /** The timeout to arm now: RTO doubled once per backoff, capped at the maximum. */
   get current(): number {
-    return Math.min(this.rto * 2 ** this.backoff, this.#max);
+    // The common case first: no backoff, no exponentiation.
+    if (this.backoff === 0) return this.rto < this.#max ? this.rto : this.#max;
+    return Math.min(this.rto * 2 ** Math.min(this.backoff, 30), this.#max);
   }
 
   /** Feeds one RTT measurement `r` in ms (RFC 6298 §2.2, §2.3; K = 4, G = 1 ms). */
