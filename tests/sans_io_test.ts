@@ -13,7 +13,7 @@
 import { deepStrictEqual as assertEquals, fail } from "node:assert/strict";
 
 /** The directories under src/ that must stay sans-IO (DESIGN.md §1). */
-const CORE_DIRS = ["wire", "time", "tcb", "endpoint", "sim"];
+const CORE_DIRS = ["wire", "time", "tcb", "endpoint", "sim", "drill"];
 
 const SRC_URL = new URL("../src/", import.meta.url);
 const REPO_URL = new URL("../", import.meta.url);
