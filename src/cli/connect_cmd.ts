@@ -22,6 +22,7 @@ import {
   type IpPort,
   isLoopback,
   lineWriter,
+  type NetControl,
   type NetLine,
   resolveHost,
   sizeArg,
@@ -32,6 +33,7 @@ import { Driver } from "../../transports/driver.ts";
 import { formatAddress } from "../../transports/transport.ts";
 import { UdpTransport } from "../../transports/udp.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
+import { runNetTui, wantTui } from "./net_tui.ts";
 
 /** How `connect` closes. */
 export type CloseMode = "full" | "half" | "abort";
@@ -53,9 +55,17 @@ export interface ConnectSettings {
 /** Hooks of {@linkcode runConnect}. */
 export interface ConnectHooks {
   onLine(line: NetLine): void;
-  onDriver?(driver: Driver): void;
+  /** The driver and the command's own write and open (for the UI). */
+  onDriver?(driver: Driver, control: NetControl): void;
   /** Aborts every connection and finishes. */
   signal?: AbortSignal;
+  /** Events the driver queues: `"all"` adds one per segment (the UI's diagram). */
+  events?: "all" | "lifecycle";
+  /**
+   * Once every connection has closed, keep running until `signal` aborts (the UI:
+   * the user may open more with `control.open`, and quits when done).
+   */
+  waitForSignal?: boolean;
 }
 
 /** What `connect` ended with. */
@@ -86,7 +96,7 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
     );
   }
   const transport = UdpTransport.bind({ hostname: bind.ip, port: bind.port });
-  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 } });
+  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 }, events: hooks.events });
   const peer = formatAddress(ip, s.target.port);
   const t = () => driver.now() / 1000;
   const emit = hooks.onLine;
@@ -143,12 +153,14 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
     if (!c) return;
     if (ev.type === "state-changed") {
       c.state = ev.to;
-      const info = driver.info(ev.conn);
-      if (info && info.counters.segmentsOut > 0) {
-        c.segmentsIn = info.counters.segmentsIn;
-        c.bytesAcked = info.counters.bytesAcked;
-        c.segmentsOut = info.counters.segmentsOut;
-        c.retransmissions = info.counters.retransmissions;
+      // Entering TIME-WAIT the event carries the final counters: the connection may
+      // now be a compact record whose info() has none.
+      const counters = ev.counters ?? driver.info(ev.conn)?.counters;
+      if (counters && counters.segmentsOut > 0) {
+        c.segmentsIn = counters.segmentsIn;
+        c.bytesAcked = counters.bytesAcked;
+        c.segmentsOut = counters.segmentsOut;
+        c.retransmissions = counters.retransmissions;
       }
       emit({
         type: "state",
@@ -177,16 +189,7 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
   driver.afterDrain(() => {
     for (const c of order) if (!c.closing && c.state !== "CLOSED") pump(c);
   });
-  hooks.onDriver?.(driver);
-
-  emit({
-    type: "connecting",
-    t: t(),
-    from: transport.localAddress,
-    to: peer,
-    connections: s.connections,
-  });
-  for (let i = 0; i < s.connections; i++) {
+  const openOne = (): ConnId => {
     const id = driver.connect(peer, s.target.port);
     const c = new ConnRecord(id, peer);
     c.state = driver.endpoint.state(id);
@@ -203,17 +206,43 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
       bytesIn: 0,
       bytesOut: 0,
     });
-  }
+    return id;
+  };
+  hooks.onDriver?.(driver, {
+    write: (id, data) => {
+      const n = driver.send(id, data);
+      const c = records.get(id);
+      if (c) {
+        c.digestOut.update(data.subarray(0, n));
+        c.bytesOut += n;
+      }
+      return n;
+    },
+    open: openOne,
+  });
+
+  emit({
+    type: "connecting",
+    t: t(),
+    from: transport.localAddress,
+    to: peer,
+    connections: s.connections,
+  });
+  for (let i = 0; i < s.connections; i++) openOne();
 
   const allClosed = () => order.every((c) => c.reason !== undefined);
   const stopped = new Promise<void>((resolve) => {
     if (hooks.signal?.aborted) return resolve();
     hooks.signal?.addEventListener("abort", () => resolve(), { once: true });
   });
-  const finished = await Promise.race([
+  let finished = await Promise.race([
     driver.until(allClosed, s.timeout === undefined ? Infinity : s.timeout * 1000),
     stopped.then(() => false),
   ]);
+  if (finished && hooks.waitForSignal) {
+    await stopped;
+    finished = allClosed(); // connections opened meanwhile may still be open
+  }
   if (!finished) {
     for (const c of order) driver.abort(c.id);
     emit({ type: "note", t: t(), text: "stopped: open connections aborted" });
@@ -295,7 +324,10 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
     .option("--json", "one JSON object per line", false)
     .addHelpText(
       "after",
-      "\nExamples:\n" +
+      "\nOn a terminal it shows the terminal UI and stays after the close (n opens another\n" +
+        "connection; q quits and prints the summary). With --no-tui or --json, or piped, it\n" +
+        "prints one line per connection event and exits once every connection is CLOSED.\n" +
+        "\nExamples:\n" +
         "  finwait connect 127.0.0.1:9811                      64 KiB, close, 60 s in TIME-WAIT\n" +
         "  finwait connect 127.0.0.1:9811 --send 1MiB --msl 1  the same, 2 s in TIME-WAIT\n" +
         "  finwait connect 192.0.2.7:9811 --connections 10 --close half\n" +
@@ -306,18 +338,24 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
       const stop = () => ac.abort();
       Deno.addSignalListener("SIGINT", stop);
       try {
-        const r = await runConnect(
-          {
-            target,
-            bind: o.bind,
-            send: o.send,
-            connections: o.connections,
-            close: o.close,
-            msl: o.msl,
-            timeout: o.timeout,
-          },
-          { onLine: lineWriter(o.json, out), signal: ac.signal },
-        );
+        const settings: ConnectSettings = {
+          target,
+          bind: o.bind,
+          send: o.send,
+          connections: o.connections,
+          close: o.close,
+          msl: o.msl,
+          timeout: o.timeout,
+        };
+        const r = wantTui(o)
+          ? await runNetTui({
+            role: "connect",
+            msl: o.msl * 1000,
+            out,
+            signal: ac.signal,
+            run: (hooks) => runConnect(settings, hooks),
+          })
+          : await runConnect(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
         if (r.error) throw new ConnectFailed(r.error);
       } finally {
         Deno.removeSignalListener("SIGINT", stop);

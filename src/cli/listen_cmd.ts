@@ -17,6 +17,7 @@ import {
   ConnRecord,
   type IpPort,
   lineWriter,
+  type NetControl,
   type NetLine,
   nonZero,
   sizeArg,
@@ -24,6 +25,7 @@ import {
 import { Driver } from "../../transports/driver.ts";
 import { UdpTransport } from "../../transports/udp.ts";
 import type { ConnId } from "../tcb/events.ts";
+import { runNetTui, wantTui } from "./net_tui.ts";
 
 /** Settings of {@linkcode runListen}. */
 export interface ListenSettings {
@@ -38,16 +40,21 @@ export interface ListenSettings {
 /** Hooks of {@linkcode runListen}. */
 export interface ListenHooks {
   onLine(line: NetLine): void;
-  /** The driver, once the socket is open (for the UI: raw events, commands). */
-  onDriver?(driver: Driver): void;
+  /**
+   * The driver, once the socket is open (for the UI: raw events, commands), and the
+   * command's own write (counted in the `closed` line).
+   */
+  onDriver?(driver: Driver, control: NetControl): void;
   /** Stops listening: open connections are aborted, the summary printed. */
   signal?: AbortSignal;
+  /** Events the driver queues: `"all"` adds one per segment (the UI's diagram). */
+  events?: "all" | "lifecycle";
 }
 
 /** Runs `listen` until `signal` aborts; resolves with the summary line. */
 export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<NetLine> {
   const transport = UdpTransport.bind({ hostname: s.bind.ip, port: s.bind.port });
-  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 } });
+  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 }, events: hooks.events });
   const tcpPort = Number(transport.localAddress.slice(transport.localAddress.lastIndexOf(":") + 1));
   const t = () => driver.now() / 1000;
   const conns = new Map<ConnId, ConnRecord>();
@@ -97,11 +104,12 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
         conns.set(ev.conn, c);
       }
       c.state = ev.to;
-      const info = driver.info(ev.conn);
-      if (info && info.counters.segmentsOut > 0) {
-        c.bytesAcked = info.counters.bytesAcked;
-        c.segmentsOut = info.counters.segmentsOut;
-        c.retransmissions = info.counters.retransmissions;
+      // Entering TIME-WAIT the event carries the final counters (see connect_cmd.ts).
+      const counters = ev.counters ?? driver.info(ev.conn)?.counters;
+      if (counters && counters.segmentsOut > 0) {
+        c.bytesAcked = counters.bytesAcked;
+        c.segmentsOut = counters.segmentsOut;
+        c.retransmissions = counters.retransmissions;
       }
       if (ev.from === "CLOSED" && ev.to === "LISTEN") return; // the accept itself
       emit({
@@ -153,7 +161,17 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
   });
 
   driver.listen(tcpPort, { backlog: 1024 });
-  hooks.onDriver?.(driver);
+  hooks.onDriver?.(driver, {
+    write: (id, data) => {
+      const n = driver.send(id, data);
+      const c = conns.get(id);
+      if (c) {
+        c.bytesOut += n;
+        c.digestOut.update(data.subarray(0, n));
+      }
+      return n;
+    },
+  });
   emit({
     type: "listening",
     t: t(),
@@ -232,8 +250,9 @@ export function registerListen(prog: Command, out: (line: string) => void): void
     .option("--json", "one JSON object per line", false)
     .addHelpText(
       "after",
-      "\nThe terminal UI arrives with its own issue; until then (and with --no-tui) finwait\n" +
-        "prints one line per connection event and a summary on Ctrl-C.\n\nExamples:\n" +
+      "\nOn a terminal it shows the terminal UI (q quits: open connections are aborted, the\n" +
+        "summary printed). With --no-tui or --json, or piped, it prints one line per\n" +
+        "connection event and a summary on Ctrl-C.\n\nExamples:\n" +
         "  finwait listen                              127.0.0.1:9811, sink\n" +
         "  finwait listen --bind 0.0.0.0:9811          every IPv4 interface (open UDP 9811)\n" +
         "  finwait listen --bind [::]:9811 --echo      IPv4 and IPv6, echo\n" +
@@ -245,15 +264,23 @@ export function registerListen(prog: Command, out: (line: string) => void): void
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);
       try {
-        await runListen(
-          {
-            bind: o.bind,
-            mode: o.echo ? "echo" : "sink",
-            closeAfterBytes: o.closeAfterBytes,
-            msl: o.msl,
-          },
-          { onLine: lineWriter(o.json, out), signal: ac.signal },
-        );
+        const settings: ListenSettings = {
+          bind: o.bind,
+          mode: o.echo ? "echo" : "sink",
+          closeAfterBytes: o.closeAfterBytes,
+          msl: o.msl,
+        };
+        if (wantTui(o)) {
+          await runNetTui({
+            role: "listen",
+            msl: o.msl * 1000,
+            out,
+            signal: ac.signal,
+            run: (hooks) => runListen(settings, hooks),
+          });
+        } else {
+          await runListen(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
+        }
       } finally {
         Deno.removeSignalListener("SIGINT", stop);
         Deno.removeSignalListener("SIGTERM", stop);

@@ -153,6 +153,20 @@ export type NetLine =
     dropped: Record<string, number>;
   };
 
+/**
+ * What the terminal UI may ask of a running `listen` or `connect` beyond the driver's
+ * own commands (close, shutdown, abort go straight to the driver).
+ */
+export interface NetControl {
+  /**
+   * Writes `data` on `conn` as the command's own writes go: counted in the bytes out
+   * and the digest of the `closed` line. Returns the bytes the send buffer took.
+   */
+  write(conn: ConnId, data: Uint8Array): number;
+  /** Opens one more connection that sends and closes like the others (`connect` only). */
+  open?(): ConnId;
+}
+
 /** What the CLI tracks per connection. */
 export class ConnRecord {
   readonly id: ConnId;

@@ -37,6 +37,18 @@ export type DropReason =
   | "out-of-order-full" // reassembly queue full
   | "duplicate"; // old duplicate that only needed an ACK
 
+/** Per-connection counters (see `Tcb.counters`). */
+export interface ConnectionCounters {
+  segmentsIn: number;
+  segmentsOut: number;
+  retransmissions: number;
+  bytesSent: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  rstsSent: number;
+  challengeAcks: number;
+}
+
 /** A connection handle, unique within one endpoint for its lifetime. */
 export type ConnId = number;
 
@@ -49,6 +61,11 @@ export type TcbEvent =
     to: State;
     cause: Cause;
     now: number;
+    /**
+     * The connection's final counters, on entering TIME-WAIT: the endpoint may then
+     * keep only a compact record, whose `info()` no longer has them.
+     */
+    counters?: ConnectionCounters;
   }
   | {
     type: "segment-sent";

@@ -1103,7 +1103,12 @@ export class Tcb {
       throw new Error(`Bug: transition ${from} → ${to} (${cause}) is not in the table`);
     }
     this.#state = to;
-    this.#host.event({ type: "state-changed", conn: this.id, from, to, cause, now });
+    if (to === "TIME-WAIT") {
+      const counters = { ...this.counters };
+      this.#host.event({ type: "state-changed", conn: this.id, from, to, cause, now, counters });
+    } else {
+      this.#host.event({ type: "state-changed", conn: this.id, from, to, cause, now });
+    }
   }
 
   // ------------------------------------------------------------------ output

@@ -31,7 +31,7 @@ import {
   STATE_MEANING,
   STATE_STYLE,
 } from "./format.ts";
-import { KEYS } from "./keys.ts";
+import { type KeyBinding, KEYS } from "./keys.ts";
 
 /** A styled run of text inside a line. */
 export interface Span {
@@ -407,14 +407,14 @@ export function Summary({ summary, width }: { summary: SummaryModel; width: numb
 // ------------------------------------------------------------------ footer
 
 /** The keys: with their words while they fit, then the keys alone; help and quit always. */
-export function footerSpans(width: number): Span[] {
+export function footerSpans(width: number, all: readonly KeyBinding[] = KEYS): Span[] {
   const tail: Span[] = [
     { t: "? ", color: "cyan", bold: true },
     { t: "help  ", dim: true },
     { t: "q ", color: "cyan", bold: true },
     { t: "quit", dim: true },
   ];
-  const keys = KEYS.filter((k) => k.key !== "?" && k.key !== "q");
+  const keys = all.filter((k) => k.key !== "?" && k.key !== "q");
   const room = width - spansWidth(tail);
   const out: Span[] = [];
   let used = 0;
@@ -437,8 +437,10 @@ export function footerSpans(width: number): Span[] {
 }
 
 /** Footer with the keys. */
-export function Footer({ width }: { width: number }): ReactNode {
-  return <Line spans={footerSpans(width)} />;
+export function Footer(
+  { width, keys }: { width: number; keys?: readonly KeyBinding[] },
+): ReactNode {
+  return <Line spans={footerSpans(width, keys)} />;
 }
 
 // -------------------------------------------------------------------- help
@@ -454,15 +456,21 @@ const CLOSE_STATES = new Set<State>([
 ]);
 
 /** The help overlay: every key, the state legend and the close transitions. */
-export function HelpOverlay({ width, height }: { width: number; height: number }): ReactNode {
+export function HelpOverlay(
+  { width, height, keys = KEYS }: {
+    width: number;
+    height: number;
+    keys?: readonly KeyBinding[];
+  },
+): ReactNode {
   const lines: Span[][] = [];
   const push = (spans: Span[]) => lines.push(fitSpans(spans, width));
   push([{ t: "┌─ Help ", bold: true }, { t: "─".repeat(Math.max(0, width - 9)) + "┐", dim: true }]);
-  const half = Math.ceil(KEYS.length / 2);
+  const half = Math.ceil(keys.length / 2);
   const colW = Math.floor((width - 2) / 2);
   for (let i = 0; i < half; i++) {
     const row: Span[] = [{ t: "│ ", dim: true }];
-    for (const k of [KEYS[i], KEYS[i + half]]) {
+    for (const k of [keys[i], keys[i + half]]) {
       if (!k) continue;
       row.push({ t: fit(k.key, 6), color: "cyan", bold: true });
       row.push({ t: fit(k.help, colW - 7) + " " });
@@ -556,7 +564,7 @@ export function StormView({ storm, width }: { storm: StormModel; width: number }
 export function Screen({ frame }: { frame: Frame }): ReactNode {
   const w = frame.width;
   let body: ReactNode;
-  if (frame.help) body = <HelpOverlay width={w} height={frame.bodyHeight} />;
+  if (frame.help) body = <HelpOverlay width={w} height={frame.bodyHeight} keys={frame.keys} />;
   else if (frame.storm) body = <StormView storm={frame.storm} width={w} />;
   else {
     body = (
@@ -572,7 +580,7 @@ export function Screen({ frame }: { frame: Frame }): ReactNode {
       <Note frame={frame} />
       {body}
       <Summary summary={frame.summary} width={w} />
-      <Footer width={w} />
+      <Footer width={w} keys={frame.keys} />
     </Box>
   );
 }

@@ -11,6 +11,7 @@ import type { CloseReason } from "../tcb/events.ts";
 import { type Cause, type State, STATES } from "../tcb/state.ts";
 import type { ConnView, DiagramRow, Totals, UiStore } from "./model.ts";
 import type { UiStatus } from "./source.ts";
+import type { KeyBinding } from "./keys.ts";
 import { FIN, RST } from "../wire/segment.ts";
 
 /** Lines every connection takes in a pane. */
@@ -142,6 +143,8 @@ export interface Frame {
   summary: SummaryModel;
   /** Lines for the body (panes + diagram, storm view or help). */
   bodyHeight: number;
+  /** The keys for the footer and the help; default every one (`KEYS`). */
+  keys?: readonly KeyBinding[];
 }
 
 /** What a frame is built for. */
@@ -155,6 +158,8 @@ export interface FrameOptions {
   message?: string;
   /** Sparkline width in samples (default: fits the width). */
   sparkWidth?: number;
+  /** The source's keys, if not all of `KEYS`. */
+  keys?: readonly KeyBinding[];
 }
 
 const SUMMARY_STATES: readonly State[] = STATES.filter((s) => s !== "CLOSED");
@@ -201,6 +206,7 @@ export function buildFrame(store: UiStore, o: FrameOptions): Frame {
       totals: store.totals,
     },
     bodyHeight: body,
+    keys: o.keys,
   };
 }
 
@@ -310,8 +316,8 @@ function line(row: DiagramRow): DiagramLine {
         ? "lost"
         : row.dropped
         ? "dropped"
-        : row.received
-        ? "delivered"
+        : row.received || row.to < 0
+        ? "delivered" // to a peer outside the view (one endpoint): sent is all we know
         : "in-flight";
       return {
         kind: "segment",

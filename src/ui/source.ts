@@ -10,6 +10,7 @@
 import type { ConnId, TcbEvent } from "../tcb/events.ts";
 import type { State } from "../tcb/state.ts";
 import type { NetEvent } from "../sim/netem.ts";
+import type { KeyBinding } from "./keys.ts";
 
 /** What the UI needs of a connection snapshot (a subset of `Endpoint.info`). */
 export interface ConnSnapshot {
@@ -106,6 +107,8 @@ export type CommandReply = string | undefined;
 export interface UiSource {
   /** Peers in pane order (left to right). */
   readonly nodes: readonly UiNode[];
+  /** The keys the footer and the help list, when not all of `KEYS` apply (one endpoint). */
+  readonly keys?: readonly KeyBinding[];
   /** Calls `listener` with every batch of inputs; returns the unsubscribe function. */
   subscribe(listener: (inputs: readonly UiInput[]) => void): () => void;
   /** Header facts, read every frame. */

@@ -84,6 +84,7 @@ export class TuiController {
       status,
       help: this.help,
       message: this.message,
+      keys: this.source.keys,
     });
     this.#lastVersion = this.store.version;
     this.#lastNow = now;
