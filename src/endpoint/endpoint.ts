@@ -697,7 +697,7 @@ export class Endpoint {
           return;
         }
         if (action.restart) {
-          tw.restart(i, now);
+          i = tw.restart(i, now);
           this.stats.timeWaitRestarts++;
           // RFC 7323 §4.3, as in the TCB: the accepted FIN's timestamp is TS.Recent.
           if (f.tsOk && seg.tsVal !== undefined && seqGe(seg.tsVal, f.tsRecent)) {
