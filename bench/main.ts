@@ -24,6 +24,7 @@ import { kernelGroup } from "./kernel_bench.ts";
 import { codecGroup } from "./codec_bench.ts";
 import { udpGroup } from "./udp_bench.ts";
 import { uiGroup } from "./ui_bench.ts";
+import { timersSvg } from "./plot.ts";
 import { cpus } from "node:os";
 
 /** `quick` for CI, `default`, or `full` (adds the largest sizes). */
@@ -236,6 +237,12 @@ async function main(): Promise<void> {
   await Deno.mkdir(new URL(".", `file://${out}`).pathname, { recursive: true });
   await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
   console.error(`wrote ${out}`);
+  const timers = groups.timers?.results;
+  if (timers && timers.length > 0) {
+    const svg = out.replace(/[^/]*$/, "timers.svg");
+    await Deno.writeTextFile(svg, timersSvg(timers));
+    console.error(`wrote ${svg}`);
+  }
 }
 
 if (import.meta.main) await main();
