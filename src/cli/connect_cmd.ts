@@ -18,15 +18,19 @@ import { intArg, numberArg } from "./args.ts";
 import {
   AddressError,
   bindArg,
+  capturePackets,
   ConnRecord,
   type IpPort,
   isLoopback,
   lineWriter,
   type NetControl,
   type NetLine,
+  pcapEncapOption,
+  pcapOption,
   resolveHost,
   sizeArg,
   targetArg,
+  withPcapFile,
 } from "./net_args.ts";
 import { summarize } from "./listen_cmd.ts";
 import { Driver } from "../../transports/driver.ts";
@@ -34,6 +38,7 @@ import { formatAddress } from "../../transports/transport.ts";
 import { UdpTransport } from "../../transports/udp.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
 import { runNetTui, wantTui } from "./net_tui.ts";
+import type { PcapFile } from "./pcap_file.ts";
 
 /** How `connect` closes. */
 export type CloseMode = "full" | "half" | "abort";
@@ -48,6 +53,8 @@ export interface ConnectSettings {
   close: CloseMode;
   /** Seconds. */
   msl: number;
+  /** Write every segment into this pcap file as it happens (see `capturePackets`). */
+  pcap?: PcapFile;
   /** Give up (abort everything) after this many seconds; default none. */
   timeout?: number;
 }
@@ -96,7 +103,12 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
     );
   }
   const transport = UdpTransport.bind({ hostname: bind.ip, port: bind.port });
-  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 }, events: hooks.events });
+  const driver = new Driver({
+    transport,
+    tcb: { msl: s.msl * 1000 },
+    events: s.pcap ? "all" : hooks.events,
+  });
+  if (s.pcap) capturePackets(driver, s.pcap.writer);
   const peer = formatAddress(ip, s.target.port);
   const t = () => driver.now() / 1000;
   const emit = hooks.onLine;
@@ -320,6 +332,8 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
       "abort whatever is still open after this long",
       numberArg("timeout", 0.001, 86_400),
     )
+    .addOption(pcapOption())
+    .addOption(pcapEncapOption())
     .option("--no-tui", "one line per event instead of the terminal UI")
     .option("--json", "one JSON object per line", false)
     .addHelpText(
@@ -338,24 +352,27 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
       const stop = () => ac.abort();
       Deno.addSignalListener("SIGINT", stop);
       try {
-        const settings: ConnectSettings = {
-          target,
-          bind: o.bind,
-          send: o.send,
-          connections: o.connections,
-          close: o.close,
-          msl: o.msl,
-          timeout: o.timeout,
-        };
-        const r = wantTui(o)
-          ? await runNetTui({
-            role: "connect",
-            msl: o.msl * 1000,
-            out,
-            signal: ac.signal,
-            run: (hooks) => runConnect(settings, hooks),
-          })
-          : await runConnect(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
+        const r = await withPcapFile(o.pcap, o.pcapEncap, out, (pcap) => {
+          const settings: ConnectSettings = {
+            target,
+            bind: o.bind,
+            send: o.send,
+            connections: o.connections,
+            close: o.close,
+            msl: o.msl,
+            timeout: o.timeout,
+            pcap,
+          };
+          return wantTui(o)
+            ? runNetTui({
+              role: "connect",
+              msl: o.msl * 1000,
+              out,
+              signal: ac.signal,
+              run: (hooks) => runConnect(settings, hooks),
+            })
+            : runConnect(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
+        });
         if (r.error) throw new ConnectFailed(r.error);
       } finally {
         Deno.removeSignalListener("SIGINT", stop);

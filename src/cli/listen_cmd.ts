@@ -14,18 +14,23 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { numberArg } from "./args.ts";
 import {
   bindArg,
+  capturePackets,
   ConnRecord,
   type IpPort,
   lineWriter,
   type NetControl,
   type NetLine,
   nonZero,
+  pcapEncapOption,
+  pcapOption,
   sizeArg,
+  withPcapFile,
 } from "./net_args.ts";
 import { Driver } from "../../transports/driver.ts";
 import { UdpTransport } from "../../transports/udp.ts";
 import type { ConnId } from "../tcb/events.ts";
 import { runNetTui, wantTui } from "./net_tui.ts";
+import type { PcapFile } from "./pcap_file.ts";
 
 /** Settings of {@linkcode runListen}. */
 export interface ListenSettings {
@@ -35,6 +40,8 @@ export interface ListenSettings {
   closeAfterBytes?: number;
   /** Maximum segment lifetime in seconds (TIME-WAIT lasts 2·MSL). */
   msl: number;
+  /** Write every segment into this pcap file as it happens (see `capturePackets`). */
+  pcap?: PcapFile;
 }
 
 /** Hooks of {@linkcode runListen}. */
@@ -54,7 +61,12 @@ export interface ListenHooks {
 /** Runs `listen` until `signal` aborts; resolves with the summary line. */
 export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<NetLine> {
   const transport = UdpTransport.bind({ hostname: s.bind.ip, port: s.bind.port });
-  const driver = new Driver({ transport, tcb: { msl: s.msl * 1000 }, events: hooks.events });
+  const driver = new Driver({
+    transport,
+    tcb: { msl: s.msl * 1000 },
+    events: s.pcap ? "all" : hooks.events,
+  });
+  if (s.pcap) capturePackets(driver, s.pcap.writer);
   const tcpPort = Number(transport.localAddress.slice(transport.localAddress.lastIndexOf(":") + 1));
   const t = () => driver.now() / 1000;
   const conns = new Map<ConnId, ConnRecord>();
@@ -246,6 +258,8 @@ export function registerListen(prog: Command, out: (line: string) => void): void
       numberArg("msl", 0.001, 3600),
       30,
     )
+    .addOption(pcapOption())
+    .addOption(pcapEncapOption())
     .option("--no-tui", "one line per event instead of the terminal UI")
     .option("--json", "one JSON object per line", false)
     .addHelpText(
@@ -264,23 +278,26 @@ export function registerListen(prog: Command, out: (line: string) => void): void
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);
       try {
-        const settings: ListenSettings = {
-          bind: o.bind,
-          mode: o.echo ? "echo" : "sink",
-          closeAfterBytes: o.closeAfterBytes,
-          msl: o.msl,
-        };
-        if (wantTui(o)) {
-          await runNetTui({
-            role: "listen",
-            msl: o.msl * 1000,
-            out,
-            signal: ac.signal,
-            run: (hooks) => runListen(settings, hooks),
-          });
-        } else {
-          await runListen(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
-        }
+        await withPcapFile(o.pcap, o.pcapEncap, out, async (pcap) => {
+          const settings: ListenSettings = {
+            bind: o.bind,
+            mode: o.echo ? "echo" : "sink",
+            closeAfterBytes: o.closeAfterBytes,
+            msl: o.msl,
+            pcap,
+          };
+          if (wantTui(o)) {
+            await runNetTui({
+              role: "listen",
+              msl: o.msl * 1000,
+              out,
+              signal: ac.signal,
+              run: (hooks) => runListen(settings, hooks),
+            });
+          } else {
+            await runListen(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
+          }
+        });
       } finally {
         Deno.removeSignalListener("SIGINT", stop);
         Deno.removeSignalListener("SIGTERM", stop);

@@ -6,12 +6,15 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { parseIp } from "../wire/checksum.ts";
 import type { Cause, State } from "../tcb/state.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
 import { DEFAULT_UDP_PORT, formatAddress, parseHostPort } from "../../transports/transport.ts";
 import { Sha256 } from "./digest.ts";
+import type { Driver } from "../../transports/driver.ts";
+import { PcapWriteError, type PcapWriter } from "../trace/pcap.ts";
+import { openPcapFile, type PcapFile } from "./pcap_file.ts";
 
 /** An IP address (text, no brackets) and a UDP port. */
 export interface IpPort {
@@ -256,4 +259,91 @@ export function ipPortText(a: IpPort): string {
 /** Non-zero counters of a record of counters. */
 export function nonZero(r: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(r).filter(([, v]) => v > 0));
+}
+
+/** `--pcap FILE` of `listen` and `connect` (a fresh Option per command). */
+export function pcapOption() {
+  return new Option("--pcap <file>", "write every segment sent or received, for Wireshark");
+}
+
+/** `--pcap-encap ip|udp`: synthetic IPv4/TCP (default) or the real IP/UDP/TCP. */
+export function pcapEncapOption() {
+  return new Option(
+    "--pcap-encap <framing>",
+    "pcap framing: synthetic IPv4/TCP, or IP/UDP/TCP with the real UDP addresses",
+  ).choices(["ip", "udp"] as const).default("ip" as const);
+}
+
+/** Local address of `--pcap-encap ip` captures (as `finwait trace` writes A). */
+const PCAP_LOCAL = "10.0.0.1";
+
+/**
+ * Writes every segment `driver` sends or receives into `writer` as it happens (the
+ * driver must be created with `events: "all"`): at the wall-clock time, between the
+ * real UDP addresses (`"udp"` encapsulation) or synthetic IPv4 ones (`"ip"`: this
+ * side 10.0.0.1, peers 10.0.0.2 and up in order of appearance). Payload views are
+ * only valid in the callback, so the packet is written there. A disk error stops
+ * the capture; `PcapFile.close()` then reports it. Returns the detach function.
+ */
+export function capturePackets(driver: Driver, writer: PcapWriter): () => void {
+  const offset = Date.now() - driver.now();
+  const udp = writer.encapsulation === "udp";
+  const local = udp ? driver.transport.localAddress : PCAP_LOCAL;
+  const unknown = udp ? (local.startsWith("[") ? "[::]:0" : "0.0.0.0:0") : "?";
+  const synthetic = new Map<string, string>();
+  const peerOf = (conn: ConnId | undefined): string => {
+    const real = (conn === undefined ? undefined : driver.peerOf(conn)) ?? unknown;
+    if (udp) return real;
+    let s = synthetic.get(real);
+    if (s === undefined) {
+      const n = 0x0a000002 + synthetic.size;
+      s = `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+      synthetic.set(real, s);
+    }
+    return s;
+  };
+  let failed = false;
+  return driver.onEvent((ev) => {
+    if (failed || (ev.type !== "segment-sent" && ev.type !== "segment-received")) return;
+    const peer = peerOf(ev.conn);
+    const sent = ev.type === "segment-sent";
+    try {
+      writer.writeSegment({
+        at: offset + ev.now,
+        src: sent ? local : peer,
+        dst: sent ? peer : local,
+        segment: ev.segment,
+      });
+    } catch (e) {
+      if (e instanceof PcapWriteError) failed = true; // close() reports it
+      else if (!(e instanceof RangeError)) throw e; // RangeError: an address pcap cannot hold
+    }
+  });
+}
+
+/**
+ * Runs `run` with the pcap file `path` open (none without a path), then closes it
+ * and prints `pcap: N packets written to "FILE"`; a write error throws its one line.
+ */
+export async function withPcapFile<T>(
+  path: string | undefined,
+  encap: "ip" | "udp",
+  out: (line: string) => void,
+  run: (file: PcapFile | undefined) => Promise<T>,
+): Promise<T> {
+  const file = path === undefined ? undefined : openPcapFile(path, { encapsulation: encap });
+  let result: T;
+  try {
+    result = await run(file);
+  } catch (e) {
+    try {
+      file?.close();
+    } catch { /* the run's own error comes first */ }
+    throw e;
+  }
+  if (file) {
+    file.close();
+    out(`pcap: ${file.writer.packets} packets written to "${file.path}"`);
+  }
+  return result;
 }
