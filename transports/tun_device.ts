@@ -1,0 +1,353 @@
+/**
+ * A Linux TUN device through libc, with Deno FFI (`--allow-ffi`): open
+ * `/dev/net/tun`, attach or create the interface with `TUNSETIFF` (`IFF_TUN |
+ * IFF_NO_PI`: whole IP packets, no packet-information prefix), configure it with the
+ * classic `SIOCSIF*` ioctls, and read and write packets on a non-blocking descriptor.
+ *
+ * Waiting for packets: {@linkcode TunDevice.waitReadable} calls `poll(2)` on the TUN
+ * descriptor and an `eventfd` as an FFI symbol marked `nonblocking`, so the call runs
+ * on a thread of Deno's blocking pool and the event loop stays free. When it resolves
+ * the caller reads until `EAGAIN` (one wake-up, many packets), then waits again.
+ * {@linkcode TunDevice.close} writes the eventfd, so a pending poll returns at once.
+ *
+ * Only this file touches libc; `tun.ts` builds the transport on it.
+ *
+ * @module
+ */
+
+/** Why the device could not be opened or configured; `message` is one line for the user. */
+export type TunErrorKind =
+  | "no-ffi"
+  | "no-libc"
+  | "permission"
+  | "no-tun"
+  | "busy"
+  | "bad-name"
+  | "failed";
+
+/** The device could not be opened or configured. */
+export class TunError extends Error {
+  readonly kind: TunErrorKind;
+  readonly errno: number;
+  constructor(kind: TunErrorKind, message: string, errno = 0) {
+    super(message);
+    this.name = "TunError";
+    this.kind = kind;
+    this.errno = errno;
+  }
+}
+
+// <linux/if_tun.h>, <linux/sockios.h>, <linux/if.h>, <fcntl.h>, <poll.h>, <errno.h>
+const TUNSETIFF = 0x400454ca;
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const SIOCSIFADDR = 0x8916;
+const SIOCSIFNETMASK = 0x891c;
+const SIOCGIFMTU = 0x8921;
+const SIOCSIFMTU = 0x8922;
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+const O_RDWR = 0o2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const POLLIN = 0x1;
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const POLLNVAL = 0x20;
+const IFREQ_BYTES = 40;
+/** IFNAMSIZ less the terminating NUL. */
+export const MAX_DEVICE_NAME = 15;
+
+/** errno values the messages name. */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  ENXIO: 6,
+  EAGAIN: 11,
+  EACCES: 13,
+  EBUSY: 16,
+  ENODEV: 19,
+  EINVAL: 22,
+} as const;
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  // Runs on a blocking-pool thread: the event loop goes on while it waits.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let libc: Libc | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
+
+function load(): Libc {
+  if (libc) return libc;
+  try {
+    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new TunError(
+        "no-ffi",
+        "Cannot open a TUN device: FFI access is not granted (run deno with --allow-ffi; " +
+          "`deno task finwait` does)",
+      );
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new TunError("no-libc", `Cannot open a TUN device: cannot load libc.so.6 (${msg})`);
+  }
+  return libc;
+}
+
+/** errno of the last failed libc call on this thread (glibc's `__errno_location`). */
+function errno(): number {
+  const c = load();
+  errnoView ??= new Deno.UnsafePointerView(c.__errno_location()!);
+  return errnoView.getInt32();
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Why a device name is refused, or undefined when it is fine. */
+export function badDeviceName(name: string): string | undefined {
+  const bytes = encoder.encode(name);
+  if (bytes.length === 0 || bytes.length > MAX_DEVICE_NAME) {
+    return `Invalid device name "${name}": use 1 to ${MAX_DEVICE_NAME} bytes`;
+  }
+  if (name === "." || name === ".." || /[/\s:\0]/.test(name)) {
+    return `Invalid device name "${name}": no "/", ":", spaces, "." or ".."`;
+  }
+  return undefined;
+}
+
+function ifreq(name: string): Uint8Array {
+  const r = new Uint8Array(IFREQ_BYTES);
+  r.set(encoder.encode(name));
+  return r;
+}
+
+function nameOf(r: Uint8Array): string {
+  const end = r.indexOf(0);
+  return decoder.decode(r.subarray(0, end < 0 || end > 16 ? 16 : end));
+}
+
+/** An open TUN interface. */
+export class TunDevice {
+  /** The interface name the kernel gave (as asked, or filled in for "name%d"). */
+  readonly name: string;
+  readonly fd: number;
+  #c: Libc;
+  #event: number;
+  #pollFds = new Uint8Array(16);
+  #pollView: DataView;
+  #closed = false;
+  #waiting: Promise<boolean> | undefined;
+
+  /**
+   * Opens `/dev/net/tun` and attaches to interface `name`, creating it if it does not
+   * exist (a new interface lives as long as the descriptor; one made with
+   * `ip tuntap add` persists). Throws a {@linkcode TunError} with a one-line message.
+   */
+  static open(name: string): TunDevice {
+    const bad = badDeviceName(name);
+    if (bad) throw new TunError("bad-name", bad);
+    const c = load();
+    const fd = c.open(encoder.encode("/dev/net/tun\0"), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      const e = errno();
+      if (e === ERRNO.EACCES || e === ERRNO.EPERM) {
+        throw new TunError(
+          "permission",
+          "Cannot open /dev/net/tun: permission denied (finwait tun needs root or CAP_NET_ADMIN)",
+          e,
+        );
+      }
+      if (e === ERRNO.ENOENT || e === ERRNO.ENODEV || e === ERRNO.ENXIO) {
+        throw new TunError(
+          "no-tun",
+          "Cannot open /dev/net/tun: no TUN support (load it with `modprobe tun`; in a " +
+            "container, pass --device /dev/net/tun)",
+          e,
+        );
+      }
+      throw new TunError("failed", `Cannot open /dev/net/tun: errno ${e}`, e);
+    }
+    const r = ifreq(name);
+    new DataView(r.buffer).setUint16(16, IFF_TUN | IFF_NO_PI, true);
+    if (c.ioctl(fd, BigInt(TUNSETIFF), r) < 0) {
+      const e = errno();
+      c.close(fd);
+      if (e === ERRNO.EPERM || e === ERRNO.EACCES) {
+        throw new TunError(
+          "permission",
+          `Cannot create TUN device "${name}": operation not permitted ` +
+            "(finwait tun needs root or CAP_NET_ADMIN)",
+          e,
+        );
+      }
+      if (e === ERRNO.EBUSY) {
+        throw new TunError("busy", `Cannot attach to "${name}": another process holds it`, e);
+      }
+      if (e === ERRNO.EINVAL) {
+        throw new TunError(
+          "bad-name",
+          `Cannot attach to "${name}": it exists and is not a TUN device (a TAP or another kind?)`,
+          e,
+        );
+      }
+      throw new TunError("failed", `Cannot create TUN device "${name}": errno ${e}`, e);
+    }
+    const event = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (event < 0) {
+      const e = errno();
+      c.close(fd);
+      throw new TunError("failed", `Cannot create an eventfd: errno ${e}`, e);
+    }
+    return new TunDevice(c, fd, event, nameOf(r));
+  }
+
+  private constructor(c: Libc, fd: number, event: number, name: string) {
+    this.#c = c;
+    this.fd = fd;
+    this.#event = event;
+    this.name = name;
+    this.#pollView = new DataView(this.#pollFds.buffer);
+    this.#pollView.setInt32(0, fd, true);
+    this.#pollView.setInt16(4, POLLIN, true);
+    this.#pollView.setInt32(8, event, true);
+    this.#pollView.setInt16(12, POLLIN, true);
+  }
+
+  /**
+   * Reads one packet into `buf`; returns its length, `-EAGAIN` when nothing waits, or
+   * another negative errno. Never blocks.
+   */
+  read(buf: Uint8Array): number {
+    for (;;) {
+      const n = this.#c.read(this.fd, buf, BigInt(buf.length));
+      if (n >= 0) return n;
+      const e = errno();
+      if (e !== ERRNO.EINTR) return -e;
+    }
+  }
+
+  /** Writes one whole packet `buf[0..len)`; returns `len` or a negative errno. */
+  write(buf: Uint8Array, len: number): number {
+    for (;;) {
+      const n = this.#c.write(this.fd, buf, BigInt(len));
+      if (n >= 0) return n;
+      const e = errno();
+      if (e !== ERRNO.EINTR) return -e;
+    }
+  }
+
+  /**
+   * Resolves true once a packet can be read, false once the device is closed (or the
+   * descriptor failed). One wait at a time.
+   */
+  waitReadable(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#waiting) throw new Error("Bug: TunDevice.waitReadable called while waiting");
+    const v = this.#pollView;
+    v.setInt16(6, 0, true);
+    v.setInt16(14, 0, true);
+    this.#waiting = this.#c.poll(this.#pollFds, 2n, -1).then((r) => {
+      this.#waiting = undefined;
+      if (this.#closed) return false;
+      if (r < 0) return true; // EINTR: the caller reads (nothing) and waits again
+      const rev = v.getInt16(6, true);
+      if (rev & (POLLERR | POLLHUP | POLLNVAL)) return false;
+      return true;
+    });
+    return this.#waiting;
+  }
+
+  /** The interface MTU. */
+  mtu(): number {
+    const r = ifreq(this.name);
+    this.#sockIoctl(SIOCGIFMTU, r, "read the MTU of");
+    return new DataView(r.buffer).getInt32(16, true);
+  }
+
+  /** Sets the interface MTU. */
+  setMtu(mtu: number): void {
+    const r = ifreq(this.name);
+    new DataView(r.buffer).setInt32(16, mtu, true);
+    this.#sockIoctl(SIOCSIFMTU, r, `set MTU ${mtu} on`);
+  }
+
+  /**
+   * Gives the interface the IPv4 address `ip` (4 bytes) with a `prefix`-bit netmask:
+   * the kernel's side of the link, and the route to the subnet through it.
+   */
+  setAddress(ip: Uint8Array, prefix: number): void {
+    const r = ifreq(this.name);
+    const v = new DataView(r.buffer);
+    v.setUint16(16, AF_INET, true);
+    r.set(ip, 20);
+    this.#sockIoctl(SIOCSIFADDR, r, `set address ${ip.join(".")} on`);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    const m = ifreq(this.name);
+    const mv = new DataView(m.buffer);
+    mv.setUint16(16, AF_INET, true);
+    mv.setUint32(20, mask, false);
+    this.#sockIoctl(SIOCSIFNETMASK, m, `set netmask /${prefix} on`);
+  }
+
+  /** Brings the interface up. */
+  up(): void {
+    const r = ifreq(this.name);
+    this.#sockIoctl(SIOCGIFFLAGS, r, "read the flags of");
+    const v = new DataView(r.buffer);
+    v.setUint16(16, v.getUint16(16, true) | IFF_UP | IFF_RUNNING, true);
+    this.#sockIoctl(SIOCSIFFLAGS, r, "bring up");
+  }
+
+  #sockIoctl(req: number, r: Uint8Array, what: string): void {
+    const c = this.#c;
+    const s = c.socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0) {
+      const e = errno();
+      throw new TunError("failed", `Cannot ${what} "${this.name}": socket failed, errno ${e}`, e);
+    }
+    const rc = c.ioctl(s, BigInt(req), r);
+    const e = rc < 0 ? errno() : 0;
+    c.close(s);
+    if (rc >= 0) return;
+    if (e === ERRNO.EPERM || e === ERRNO.EACCES) {
+      throw new TunError(
+        "permission",
+        `Cannot ${what} "${this.name}": operation not permitted (needs CAP_NET_ADMIN)`,
+        e,
+      );
+    }
+    throw new TunError("failed", `Cannot ${what} "${this.name}": errno ${e}`, e);
+  }
+
+  /** Wakes a pending wait, then closes both descriptors. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    this.#c.write(this.#event, one, 8n);
+    if (this.#waiting) await this.#waiting.catch(() => false);
+    this.#c.close(this.fd);
+    this.#c.close(this.#event);
+  }
+}
