@@ -20,6 +20,13 @@ import {
   summaryLine,
 } from "./_tun_lab.ts";
 
+/**
+ * Ink renders only the last frame when it thinks it runs under CI (the `is-in-ci`
+ * package reads `CI`), and `.ci/run` sets CI=true: run the program under test as a
+ * person would, in a terminal with no CI variables.
+ */
+const NOT_CI = "env -u CI -u CONTINUOUS_INTEGRATION ";
+
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const OPEN_SCRIPT = new URL("./_tun_open.ts", import.meta.url).pathname;
 const INJECT = new URL("./_tun_inject.py", import.meta.url).pathname;
@@ -270,7 +277,8 @@ test(
         throw new Error(`Timed out waiting for ${what}; the screen:\n${screen}`);
       };
       try {
-        const cmd = `ip netns exec ${lab.ns} ${Deno.execPath()} run -A ${MAIN} tun --dev ` +
+        const cmd =
+          `${NOT_CI}ip netns exec ${lab.ns} ${Deno.execPath()} run -A ${MAIN} tun --dev ` +
           `${lab.dev} listen 8080 --msl 0.5; echo "finwait-exit=$?"; sleep 60`;
         await tmux("new-session", "-d", "-s", "tun", "-x", "120", "-y", "36", cmd);
         await waitScreen("the UI", (s) => s.includes("10.77.0.2:8080") && s.includes("RUNNING"));

@@ -7,6 +7,13 @@
  */
 import assert from "node:assert/strict";
 
+/**
+ * Ink renders only the last frame when it thinks it runs under CI (the `is-in-ci`
+ * package reads `CI`), and `.ci/run` sets CI=true: run the program under test as a
+ * person would, in a terminal with no CI variables.
+ */
+const NOT_CI = "env -u CI -u CONTINUOUS_INTEGRATION ";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** One private tmux server per test: a dying one is never reused. */
 let socket = "";
@@ -60,7 +67,8 @@ function stateOf(screen: string): string | undefined {
 }
 
 async function start(session: string, args: string): Promise<void> {
-  const cmd = `${Deno.execPath()} run -A src/cli/main.ts ${args}; echo "finwait-exit=$?"; sleep 60`;
+  const cmd =
+    `${NOT_CI}${Deno.execPath()} run -A src/cli/main.ts ${args}; echo "finwait-exit=$?"; sleep 60`;
   await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", "-c", ROOT, cmd);
 }
 

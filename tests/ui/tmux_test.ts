@@ -7,6 +7,13 @@
  */
 import assert from "node:assert/strict";
 
+/**
+ * Ink renders only the last frame when it thinks it runs under CI (the `is-in-ci`
+ * package reads `CI`), and `.ci/run` sets CI=true: run the program under test as a
+ * person would, in a terminal with no CI variables.
+ */
+const NOT_CI = "env -u CI -u CONTINUOUS_INTEGRATION ";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** One private tmux server per test: a dying one is never reused. */
 let socket = "";
@@ -64,7 +71,7 @@ function stateOfA(screen: string): string | undefined {
 
 async function startDemo(session: string, args: string): Promise<void> {
   socket = `finwait-test-${Deno.pid}-${session}`;
-  const cmd = `${Deno.execPath()} task demo ${args}; echo "finwait-exit=$?"; sleep 60`;
+  const cmd = `${NOT_CI}${Deno.execPath()} task demo ${args}; echo "finwait-exit=$?"; sleep 60`;
   await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", "-c", ROOT, cmd);
 }
 
