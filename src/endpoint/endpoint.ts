@@ -705,23 +705,16 @@ export class Endpoint {
             f.tsRecent = seg.tsVal;
           }
         }
-        const ack: Segment = {
+        const ack = newSegment({
           srcPort: seg.dstPort,
           dstPort: seg.srcPort,
           seq: f.sndNxt,
           ack: f.rcvNxt,
           flags: ACK,
           window: tw.window(i),
-          checksum: 0,
-          urgent: 0,
-          mss: undefined,
-          windowScale: undefined,
-          sackPermitted: false,
-          sack: undefined,
           tsVal: f.tsOk ? (Math.floor(now) + this.#tsOffsets[addrId]) >>> 0 : undefined,
           tsEcr: f.tsOk ? f.tsRecent : undefined,
-          payload: EMPTY,
-        };
+        });
         this.#queueSegment(ack, addrId, conn, false, now);
         return;
       }
@@ -838,23 +831,7 @@ export class Endpoint {
     flags: number,
     now: number,
   ): void {
-    const seg: Segment = {
-      srcPort: localPort,
-      dstPort: remotePort,
-      seq,
-      ack,
-      flags,
-      window: 0,
-      checksum: 0,
-      urgent: 0,
-      mss: undefined,
-      windowScale: undefined,
-      sackPermitted: false,
-      sack: undefined,
-      tsVal: undefined,
-      tsEcr: undefined,
-      payload: EMPTY,
-    };
+    const seg = newSegment({ srcPort: localPort, dstPort: remotePort, seq, ack, flags });
     this.#queueSegment(seg, addrId, undefined, false, now);
   }
 

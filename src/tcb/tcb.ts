@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ACK, FIN, PSH, RST, type Segment, SYN } from "../wire/segment.ts";
+import { ACK, FIN, newSegment, PSH, RST, type Segment, SYN } from "../wire/segment.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { ByteQueue } from "./byte_queue.ts";
 import { CcAction, CongestionControl } from "./congestion.ts";
@@ -1389,20 +1389,4 @@ export class Tcb {
 const EMPTY = new Uint8Array(0);
 
 /** The one segment reused for every transmission when the host keeps none. */
-const SCRATCH: Segment = {
-  srcPort: 0,
-  dstPort: 0,
-  seq: 0,
-  ack: 0,
-  flags: 0,
-  window: 0,
-  checksum: 0,
-  urgent: 0,
-  mss: undefined,
-  windowScale: undefined,
-  sackPermitted: false,
-  sack: undefined,
-  tsVal: undefined,
-  tsEcr: undefined,
-  payload: EMPTY,
-};
+const SCRATCH: Segment = newSegment();
