@@ -9,6 +9,7 @@
  * printed; every namespace and interface is removed in `finally`.
  */
 import assert from "node:assert/strict";
+import { NOT_CI, Tmux } from "../_helpers/tmux.ts";
 import {
   closedLine,
   FINWAIT_IP,
@@ -19,13 +20,6 @@ import {
   sh,
   summaryLine,
 } from "./_tun_lab.ts";
-
-/**
- * Ink renders only the last frame when it thinks it runs under CI (the `is-in-ci`
- * package reads `CI`), and `.ci/run` sets CI=true: run the program under test as a
- * person would, in a terminal with no CI variables.
- */
-const NOT_CI = "env -u CI -u CONTINUOUS_INTEGRATION ";
 
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const OPEN_SCRIPT = new URL("./_tun_open.ts", import.meta.url).pathname;
@@ -261,26 +255,13 @@ test(
   tmuxReason,
   () =>
     inNamespace(async (lab) => {
-      const socket = `finwait-tun-test-${Deno.pid}`;
-      const tmux = async (...args: string[]) => {
-        const r = await sh(["tmux", "-L", socket, ...args]);
-        return r.out;
-      };
-      const waitScreen = async (what: string, ok: (s: string) => boolean) => {
-        const end = Date.now() + 20_000;
-        let screen = "";
-        while (Date.now() < end) {
-          screen = await tmux("capture-pane", "-p", "-J", "-t", "tun");
-          if (ok(screen)) return screen;
-          await new Promise((r) => setTimeout(r, 40));
-        }
-        throw new Error(`Timed out waiting for ${what}; the screen:\n${screen}`);
-      };
+      const t = new Tmux(`finwait-tun-test-${Deno.pid}`, { joinLines: true });
+      const waitScreen = (what: string, ok: (s: string) => boolean) => t.waitFor("tun", what, ok);
       try {
         const cmd =
           `${NOT_CI}ip netns exec ${lab.ns} ${Deno.execPath()} run -A ${MAIN} tun --dev ` +
           `${lab.dev} listen 8080 --msl 0.5; echo "finwait-exit=$?"; sleep 60`;
-        await tmux("new-session", "-d", "-s", "tun", "-x", "120", "-y", "36", cmd);
+        await t.run("new-session", "-d", "-s", "tun", "-x", "120", "-y", "36", cmd);
         await waitScreen("the UI", (s) => s.includes("10.77.0.2:8080") && s.includes("RUNNING"));
         const k = lab.kernel("connect", FINWAIT_IP, 8080);
         await k.expect("connected");
@@ -289,13 +270,13 @@ test(
         await k.expect("closed");
         const screen = await waitScreen("the close", (s) => s.includes("LAST-ACK → CLOSED"));
         assert.match(screen, /CLOSE-WAIT/);
-        await tmux("send-keys", "-t", "tun", "q");
+        await t.run("send-keys", "-t", "tun", "q");
         const end = await waitScreen("the exit", (s) => s.includes("finwait-exit="));
         assert.match(end, /finwait-exit=0/);
         assert.match(end, /closed \(normal\): received 1000 B/);
         assert.match(end, /summary: 1 connection\(s\), closed 1 normal; received 1000 B/);
       } finally {
-        await tmux("kill-server").catch(() => {});
+        await t.kill();
       }
     }),
 );
