@@ -47,17 +47,6 @@ export function isSynchronized(s: State): boolean {
   return s !== "CLOSED" && s !== "LISTEN" && s !== "SYN-SENT" && s !== "SYN-RECEIVED";
 }
 
-/** States in which our FIN has been queued or sent. */
-export function finQueued(s: State): boolean {
-  return s === "FIN-WAIT-1" || s === "FIN-WAIT-2" || s === "CLOSING" ||
-    s === "LAST-ACK" || s === "TIME-WAIT";
-}
-
-/** States in which the peer's FIN has been received. */
-export function peerFinReceived(s: State): boolean {
-  return s === "CLOSE-WAIT" || s === "CLOSING" || s === "LAST-ACK" || s === "TIME-WAIT";
-}
-
 /** A legal transition, with the causes that may drive it. */
 export interface Transition {
   from: State;
