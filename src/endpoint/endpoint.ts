@@ -28,6 +28,7 @@ import type { ConnId, DropReason, TcbEvent } from "../tcb/events.ts";
 import { type TcbOptions, tcbOptions } from "../tcb/options.ts";
 import type { State } from "../tcb/state.ts";
 import { ConnectionStateError, SegmentVerdict, Tcb, type TcbHost } from "../tcb/tcb.ts";
+import { idHigh, PairTable, portsKey } from "./conn_table.ts";
 import { IsnGenerator } from "./isn.ts";
 import { type EndpointStats, newStats } from "./stats.ts";
 import { TimerWheel } from "../time/timer_wheel.ts";
@@ -160,10 +161,12 @@ interface Listener {
 }
 
 /** Extra per-connection bookkeeping the endpoint keeps beside each TCB. */
+/** The endpoint's record of a live connection; its TCB points back here (`owner`). */
 interface Conn {
   tcb: Tcb;
   addrId: number;
-  key: number;
+  /** Released or adopted into the compact table: the TCB no longer acts. */
+  gone: boolean;
   listener: Listener | undefined;
   /** Still counted in its listener's backlog. */
   inBacklog: boolean;
@@ -194,8 +197,9 @@ export class Endpoint {
   /** Timestamp offset per remote address (RFC 7323 §5.4), computed once. */
   #tsOffsets: number[] = [];
 
-  #byKey = new Map<number, Conn>();
-  #byId = new Map<ConnId, Conn>();
+  /** Live connections by (address id, ports) and by id: see conn_table.ts. */
+  #byKey: PairTable<Conn>;
+  #byId = new PairTable<Conn>();
   #listeners = new Map<number, Listener>();
   #nextId: ConnId = 1;
 
@@ -251,6 +255,7 @@ export class Endpoint {
     this.#ephemeral = opts.ephemeralPorts ?? [49152, 65535];
     this.#nextEphemeral = this.#ephemeral[0] +
       (this.#isn.tsOffset(local, local) % (this.#ephemeral[1] - this.#ephemeral[0] + 1));
+    this.#byKey = new PairTable(this.#isn.tsOffset(new Uint8Array(local.length), local));
     this.#challengeLimit = opts.challengeAckLimit ?? 1000;
     this.#rstLimit = opts.rstLimit ?? 1000;
     this.#wheel = new TimerWheel({ now: opts.now ?? 0 });
@@ -305,7 +310,7 @@ export class Endpoint {
     if (!l) return undefined;
     while (l.acceptQueue.length > 0) {
       const id = l.acceptQueue.shift()!;
-      const c = this.#byId.get(id);
+      const c = this.#conn(id);
       if (c && c.inBacklog) {
         c.inBacklog = false;
         l.pending--;
@@ -324,7 +329,7 @@ export class Endpoint {
     if (localPort !== undefined) {
       checkPort(localPort);
       if (
-        this.#byKey.has(tupleKey(addrId, port, localPort)) ||
+        this.#byKey.has(addrId, portsKey(port, localPort)) ||
         (this.#tw.size > 0 && this.#tw.lookup(addrId, localPort, port) >= 0)
       ) {
         throw new AddressInUseError(
@@ -344,7 +349,7 @@ export class Endpoint {
 
   /** SEND: queues data; returns how many bytes the send buffer took. */
   send(id: ConnId, data: Uint8Array, now: number): number {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (c) return c.tcb.send(data, now);
     this.#timeWaitRecord(id);
     throw new ConnectionStateError("Cannot send: connection closing", "TIME-WAIT");
@@ -352,7 +357,7 @@ export class Endpoint {
 
   /** RECEIVE: takes up to `max` bytes of in-order data. */
   read(id: ConnId, max = Infinity, now = 0): Uint8Array {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (c) return c.tcb.read(max, now);
     this.#timeWaitRecord(id); // nothing left to read in TIME-WAIT
     return EMPTY;
@@ -363,7 +368,7 @@ export class Endpoint {
    * the count. Allocates nothing.
    */
   readInto(id: ConnId, dst: Uint8Array, now = 0): number {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (c) return c.tcb.readInto(dst, now);
     this.#timeWaitRecord(id);
     return 0;
@@ -371,19 +376,19 @@ export class Endpoint {
 
   /** Half-close: our FIN after queued data; reading continues (§3.6.1). */
   shutdown(id: ConnId, now: number): void {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (c) c.tcb.shutdown(now);
     else this.#timeWaitRecord(id); // our FIN is long sent: nothing to do
   }
 
   /** CLOSE (§3.10.4). Idempotent; a closed or unknown id is ignored. */
   close(id: ConnId, now: number): void {
-    this.#byId.get(id)?.tcb.close(now);
+    this.#conn(id)?.tcb.close(now);
   }
 
   /** ABORT (§3.10.5). Idempotent; a closed or unknown id is ignored. */
   abort(id: ConnId, now: number): void {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (c) return c.tcb.abort(now);
     // §3.10.5 in TIME-WAIT: delete the TCB, send nothing.
     const i = this.#tw.size > 0 ? this.#tw.findConn(id) : -1;
@@ -446,7 +451,7 @@ export class Endpoint {
   }
 
   readonly #fire = (id: number): void => {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (!c) return;
     c.timer = -1;
     c.tcb.handleTimeout(this.#fireNow);
@@ -492,7 +497,7 @@ export class Endpoint {
 
   /** A snapshot of connection `id`, or `undefined` once it is gone. */
   info(id: ConnId): ConnectionInfo | undefined {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (!c) return this.#timeWaitInfo(id);
     const t = c.tcb;
     return {
@@ -525,14 +530,17 @@ export class Endpoint {
    * not for a hot path.
    */
   state(id: ConnId): State {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (c) return c.tcb.state;
     return this.#tw.size > 0 && this.#tw.findConn(id) >= 0 ? "TIME-WAIT" : "CLOSED";
   }
 
   /** Ids of every live connection (any state but CLOSED), compact TIME-WAIT included. */
   connections(): ConnId[] {
-    const ids = [...this.#byId.keys()];
+    const ids: ConnId[] = [];
+    this.#byId.forEach((c) => ids.push(c.tcb.id));
+    // Ids grow with each connection: ascending order is the order they were opened.
+    ids.sort((a, b) => a - b);
     this.#tw.forEach((i) => ids.push(this.#tw.connId(i)));
     return ids;
   }
@@ -607,8 +615,7 @@ export class Endpoint {
   #segmentFrom(seg: Segment, addrId: number, now: number): void {
     this.stats.segmentsIn++;
     if (seg.flags & RST) this.stats.rstsIn++;
-    const key = tupleKey(addrId, seg.srcPort, seg.dstPort);
-    const c = this.#byKey.get(key);
+    const c = this.#byKey.get(addrId, portsKey(seg.srcPort, seg.dstPort));
     if (this.#eventsAll) {
       this.#events.push({ type: "segment-received", conn: c?.tcb.id, segment: seg, now });
     }
@@ -638,8 +645,8 @@ export class Endpoint {
     // whose "aborted" reason the final event must carry.
     if (!this.#compact || tcb.options.msl !== this.#opts.msl) return false;
     if (tcb.unread > 0 || tcb.closedReason !== undefined) return false;
-    const c = this.#byId.get(tcb.id);
-    if (!c) return false;
+    const c = tcb.owner as Conn;
+    if (c.gone) return false;
     const r = this.#twInit;
     r.connId = tcb.id;
     r.addrId = c.addrId;
@@ -658,8 +665,7 @@ export class Endpoint {
     if (i < 0) return false; // full with the "skip" policy: the TCB keeps TIME-WAIT
     if (c.timer >= 0) this.#wheel.cancel(c.timer);
     c.timer = -1;
-    this.#byId.delete(tcb.id);
-    if (this.#byKey.get(c.key) === c) this.#byKey.delete(c.key);
+    this.#forget(c);
     this.stats.timeWaitAdopted++;
     return true;
   }
@@ -757,8 +763,8 @@ export class Endpoint {
   #twChallenged = new Map<ConnId, number>();
 
   #schedule(tcb: Tcb, deadline: number): void {
-    const c = this.#byId.get(tcb.id);
-    if (!c) return;
+    const c = tcb.owner as Conn;
+    if (c.gone) return;
     if (c.timer >= 0 && this.#wheel.isActive(c.timer)) {
       c.timer = this.#wheel.reschedule(c.timer, deadline);
     } else {
@@ -853,21 +859,20 @@ export class Endpoint {
       options,
       host: this.#host,
     });
-    const key = tupleKey(addrId, remotePort, localPort);
-    const c: Conn = { tcb, addrId, key, listener, inBacklog: false, timer: -1 };
-    this.#byKey.set(key, c);
-    this.#byId.set(id, c);
+    const c: Conn = { tcb, addrId, gone: false, listener, inBacklog: false, timer: -1 };
+    tcb.owner = c;
+    this.#byKey.set(addrId, portsKey(remotePort, localPort), c);
+    this.#byId.set(idHigh(id), id | 0, c);
     this.stats.opened++;
     return c;
   }
 
   #release(tcb: Tcb): void {
-    const c = this.#byId.get(tcb.id);
-    if (!c) return;
+    const c = tcb.owner as Conn;
+    if (c.gone) return;
     if (c.timer >= 0) this.#wheel.cancel(c.timer);
     c.timer = -1;
-    this.#byId.delete(tcb.id);
-    if (this.#byKey.get(c.key) === c) this.#byKey.delete(c.key);
+    this.#forget(c);
     if (c.inBacklog && c.listener) {
       c.inBacklog = false;
       c.listener.pending--;
@@ -875,10 +880,20 @@ export class Endpoint {
     this.stats.closed[tcb.closedReason ?? "normal"]++;
   }
 
+  /** Drops a connection from both indexes; its TCB never acts again. */
+  #forget(c: Conn): void {
+    c.gone = true;
+    const t = c.tcb;
+    this.#byId.delete(idHigh(t.id), t.id | 0);
+    // A reopened 4-tuple may already belong to the successor connection.
+    const ports = portsKey(t.remotePort, t.localPort);
+    if (this.#byKey.get(c.addrId, ports) === c) this.#byKey.delete(c.addrId, ports);
+  }
+
   #onTcbEvent(ev: TcbEvent): void {
     if (ev.type === "state-changed") {
       if (ev.to === "ESTABLISHED") {
-        const c = this.#byId.get(ev.conn);
+        const c = this.#conn(ev.conn);
         if (c && c.inBacklog && c.listener) {
           if (c.listener.autoAccept) {
             c.inBacklog = false;
@@ -898,8 +913,8 @@ export class Endpoint {
   }
 
   #transmitFor(tcb: Tcb, seg: Segment, rtx: boolean, now: number): void {
-    const c = this.#byId.get(tcb.id);
-    if (!c) throw new Error(`Bug: transmit for unknown connection ${tcb.id}`);
+    const c = tcb.owner as Conn;
+    if (c.gone) throw new Error(`Bug: transmit for unknown connection ${tcb.id}`);
     this.#queueSegment(seg, c.addrId, tcb.id, rtx, now);
   }
 
@@ -979,7 +994,7 @@ export class Endpoint {
       const p = this.#nextEphemeral;
       this.#nextEphemeral = p >= hi ? lo : p + 1;
       if (this.#listeners.has(p)) continue;
-      if (this.#byKey.has(tupleKey(addrId, remotePort, p))) continue;
+      if (this.#byKey.has(addrId, portsKey(remotePort, p))) continue;
       if (this.#tw.size > 0 && this.#tw.lookup(addrId, p, remotePort) >= 0) continue;
       return p;
     }
@@ -993,16 +1008,16 @@ export class Endpoint {
     return i;
   }
 
+  /** The live connection `id` (not in compact TIME-WAIT), or `undefined`. */
+  #conn(id: ConnId): Conn | undefined {
+    return this.#byId.get(idHigh(id), id | 0);
+  }
+
   #get(id: ConnId): Conn {
-    const c = this.#byId.get(id);
+    const c = this.#conn(id);
     if (!c) throw new ConnectionNotFoundError(id);
     return c;
   }
-}
-
-/** The demultiplexing key of (remote address id, remote port, local port). */
-function tupleKey(addrId: number, remotePort: number, localPort: number): number {
-  return (addrId * 65536 + remotePort) * 65536 + localPort;
 }
 
 /** A copy that owns its payload and SACK blocks. */

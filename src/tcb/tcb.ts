@@ -101,6 +101,8 @@ export class Tcb {
   readonly remotePort: number;
   readonly options: TcbOptions;
   #host: TcbHost;
+  /** The host's own record of this connection, so its hooks need no lookup. */
+  owner: unknown = undefined;
 
   #state: State = "CLOSED";
   /** Opened by a listener (passive OPEN), not by `connect`. */
