@@ -19,7 +19,7 @@
  * @example
  * ```ts
  * import { PairTable } from "./conn_table.ts";
- * const t = new PairTable<string>();
+ * const t = new PairTable<string>(0x5eed);
  * t.set(0, 80 << 16 | 49152, "a");
  * if (t.get(0, 80 << 16 | 49152) !== "a" || t.get(0, 80 << 16 | 49153) !== undefined) {
  *   throw new Error("lookup");
@@ -55,13 +55,18 @@ export class PairTable<T> {
   #mask: number;
   #size = 0;
   #seed: number;
+  #mixed: boolean;
 
   /**
    * `seed` keys the hash: the remote side picks its address and port, and must not be
    * able to aim many keys at one probe run (pass a value derived from a secret).
+   * `seed: undefined` uses the low bits of the second word as the slot, for keys we
+   * issue ourselves in sequence (connection ids): no collisions while the live ones
+   * span fewer ids than there are slots, and no hashing.
    */
-  constructor(seed = 0, initialCapacity = 64) {
-    this.#seed = seed | 0;
+  constructor(seed: number | undefined, initialCapacity = 64) {
+    this.#seed = (seed ?? 0) | 0;
+    this.#mixed = seed !== undefined;
     let cap = 16;
     while (cap < initialCapacity * 2) cap *= 2;
     this.#ka = new Int32Array(cap).fill(EMPTY);
@@ -111,7 +116,7 @@ export class PairTable<T> {
     // Backward-shift deletion: pull later entries of the probe run into the hole when
     // their home slot does not lie (cyclically) between the hole and themselves.
     for (let j = (i + 1) & mask; ka[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = slotOf(ka[j], kb[j], mask, this.#seed);
+      const home = this.#slot(ka[j], kb[j], mask);
       const movable = i <= j ? home <= i || home > j : home <= i && home > j;
       if (movable) {
         ka[i] = ka[j];
@@ -138,7 +143,7 @@ export class PairTable<T> {
     const ka = this.#ka;
     const kb = this.#kb;
     const mask = this.#mask;
-    for (let i = slotOf(a, b, mask, this.#seed);; i = (i + 1) & mask) {
+    for (let i = this.#slot(a, b, mask);; i = (i + 1) & mask) {
       const x = ka[i];
       if (x === EMPTY) return -1;
       if (x === a && kb[i] === b) return i;
@@ -148,11 +153,15 @@ export class PairTable<T> {
   #insert(a: number, b: number, value: T): void {
     const ka = this.#ka;
     const mask = this.#mask;
-    let i = slotOf(a, b, mask, this.#seed);
+    let i = this.#slot(a, b, mask);
     while (ka[i] !== EMPTY) i = (i + 1) & mask;
     ka[i] = a;
     this.#kb[i] = b;
     this.#vals[i] = value;
+  }
+
+  #slot(a: number, b: number, mask: number): number {
+    return this.#mixed ? slotOf(a, b, mask, this.#seed) : (b ^ a) & mask;
   }
 
   #grow(): void {

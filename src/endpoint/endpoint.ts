@@ -16,7 +16,6 @@ import {
   ACK,
   decodeInto,
   encode,
-  encodedLength,
   FIN,
   newSegment,
   RST,
@@ -176,6 +175,8 @@ interface Conn {
 
 const ARENA_BYTES = 256 * 1024;
 const MAX_SEGMENT_BYTES = 65_535;
+/** The largest TCP header: data offset 15 words (§3.1). */
+const MAX_HEADER_BYTES = 60;
 
 /** Many connections behind one local address. */
 export class Endpoint {
@@ -199,7 +200,7 @@ export class Endpoint {
 
   /** Live connections by (address id, ports) and by id: see conn_table.ts. */
   #byKey: PairTable<Conn>;
-  #byId = new PairTable<Conn>();
+  #byId = new PairTable<Conn>(undefined);
   #listeners = new Map<number, Listener>();
   #nextId: ConnId = 1;
 
@@ -925,16 +926,18 @@ export class Endpoint {
     rtx: boolean,
     now: number,
   ): void {
-    const len = encodedLength(seg);
-    if (len > MAX_SEGMENT_BYTES) throw new Error(`Bug: segment of ${len} bytes`);
-    if (this.#arenaUsed + len > this.#arena.length) {
+    // An upper bound (the header is at most 60 bytes, §3.1) spares computing the exact
+    // length twice: `encode` returns it.
+    const bound = seg.payload.length + MAX_HEADER_BYTES;
+    if (this.#arenaUsed + bound > this.#arena.length) {
       // The old arena stays alive through the views already queued.
-      this.#arena = new Uint8Array(Math.max(ARENA_BYTES, len));
+      this.#arena = new Uint8Array(Math.max(ARENA_BYTES, bound));
       this.#arenaUsed = 0;
     }
     const start = this.#arenaUsed;
     const sum = this.#addrSums[addrId];
     const n = encode(seg, this.#arena, start, sum);
+    if (n > MAX_SEGMENT_BYTES) throw new Error(`Bug: segment of ${n} bytes`);
     this.#arenaUsed += n;
     this.#txQueue.push({ to: this.#addrs[addrId], bytes: this.#arena.subarray(start, start + n) });
     this.stats.segmentsOut++;
