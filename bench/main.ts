@@ -12,6 +12,13 @@
  * with units and may set summary keys. Progress goes to stderr, a table per group to
  * stdout, and everything to `bench/results/latest.json` with the machine it ran on.
  *
+ * Every group runs in a fresh Deno process (this file with `--child=<group>`), so no
+ * group measures on a heap that an earlier one filled: the timer groups leave
+ * millions of entries' worth of old-generation garbage and fragmentation behind,
+ * which had made the engine's lifecycle rate with 1e6 in TIME-WAIT look 1.6x slower
+ * than the same measurement alone. Ratios across groups (`engineVsKernel`) are taken
+ * here, from figures of the same run.
+ *
  * Adding a group is one import and one line in {@link GROUPS}.
  *
  * @module
@@ -19,7 +26,7 @@
 
 import { timersGroup } from "./timers_bench.ts";
 import { memoryGroup } from "./memory_bench.ts";
-import { engineGroup, lastEngineRate } from "./engine_bench.ts";
+import { engineGroup } from "./engine_bench.ts";
 import { kernelGroup } from "./kernel_bench.ts";
 import { codecGroup } from "./codec_bench.ts";
 import { udpGroup } from "./udp_bench.ts";
@@ -70,7 +77,7 @@ export const GROUPS: ReadonlyArray<readonly [string, BenchGroup]> = [
   ["timers", timersGroup],
   ["memory", memoryGroup],
   ["engine", engineGroup],
-  ["kernel", async (ctx) => void await kernelGroup(ctx, lastEngineRate())],
+  ["kernel", async (ctx) => void await kernelGroup(ctx)],
   ["codec", codecGroup],
   ["udp", udpGroup],
   ["ui", uiGroup],
@@ -82,15 +89,29 @@ interface GroupResult {
   notes: string[];
 }
 
-function parseArgs(args: string[]): { mode: BenchMode; only: Set<string> | null; out: string } {
+interface Args {
+  mode: BenchMode;
+  only: Set<string> | null;
+  out: string;
+  /** Internal: run this one group and write its result to `out`. */
+  child: string | null;
+  /** Internal: the parent's start (epoch ms), for progress times. */
+  t0: number;
+}
+
+function parseArgs(args: string[]): Args {
   let mode: BenchMode = "default";
   let only: Set<string> | null = null;
   let out = new URL("./results/latest.json", import.meta.url).pathname;
+  let child: string | null = null;
+  let t0 = Date.now();
   for (const a of args) {
     if (a === "--quick") mode = "quick";
     else if (a === "--full") mode = "full";
     else if (a.startsWith("--only=")) only = new Set(a.slice(7).split(",").filter(Boolean));
     else if (a.startsWith("--out=")) out = a.slice(6);
+    else if (a.startsWith("--child=")) child = a.slice(8);
+    else if (a.startsWith("--t0=")) t0 = Number(a.slice(5));
     else if (a === "--help" || a === "-h") {
       console.log("Usage: deno task bench [--quick | --full] [--only=group,...] [--out=file.json]");
       console.log(`Groups: ${GROUPS.map(([name]) => name).join(", ")}`);
@@ -100,7 +121,16 @@ function parseArgs(args: string[]): { mode: BenchMode; only: Set<string> | null;
       Deno.exit(2);
     }
   }
-  return { mode, only, out };
+  if (only) {
+    const unknown = [...only].filter((g) => !GROUPS.some(([name]) => name === g));
+    if (unknown.length > 0) {
+      console.error(
+        `Unknown group "${unknown.join(", ")}" (groups: ${GROUPS.map(([n]) => n).join(", ")})`,
+      );
+      Deno.exit(2);
+    }
+  }
+  return { mode, only, out, child, t0 };
 }
 
 /** The machine the figures came from: they mean little without it. */
@@ -186,46 +216,114 @@ function printTable(name: string, g: GroupResult): void {
   for (const n of g.notes) console.log(`note: ${n}`);
 }
 
+/** What a child process hands back for its group. */
+interface ChildReport {
+  result: GroupResult;
+  summary: Record<string, number>;
+}
+
+/** Runs one group in this process (the child side). */
+async function runGroup(name: string, args: Args): Promise<ChildReport> {
+  const group = GROUPS.find(([n]) => n === name)?.[1];
+  if (!group) throw new Error(`Unknown group "${name}"`);
+  const sizes = args.mode === "full" ? [1e3, 1e4, 1e5, 1e6, 1e7] : [1e3, 1e4, 1e5, 1e6];
+  const result: GroupResult = { seconds: 0, results: [], notes: [] };
+  const summary: Record<string, number> = {};
+  const gcFn = (globalThis as { gc?: () => void }).gc;
+  const t0 = performance.now();
+  const ctx: BenchContext = {
+    mode: args.mode,
+    sizes,
+    progress: (message) => {
+      const t = ((Date.now() - args.t0) / 1000).toFixed(1).padStart(6);
+      console.error(`[${t}s] ${name}: ${message}`);
+    },
+    record: (m) => {
+      result.results.push(m);
+    },
+    note: (text) => {
+      result.notes.push(text);
+    },
+    summary: (key, value) => {
+      summary[key] = value;
+    },
+    gc: () => gcFn?.(),
+  };
+  await group(ctx);
+  result.seconds = (performance.now() - t0) / 1000;
+  return { result, summary };
+}
+
+/** Runs one group in a fresh Deno process with the same permissions and flags. */
+async function runChild(name: string, args: Args, gcExposed: boolean): Promise<ChildReport> {
+  const tmp = await Deno.makeTempFile({ prefix: `finwait-bench-${name}-`, suffix: ".json" });
+  try {
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const flags = [
+      "run",
+      `--config=${config}`,
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-run",
+      ...(gcExposed ? ["--v8-flags=--expose-gc"] : []),
+      new URL(import.meta.url).pathname,
+      `--child=${name}`,
+      `--out=${tmp}`,
+      `--t0=${args.t0}`,
+      ...(args.mode === "default" ? [] : [`--${args.mode}`]),
+    ];
+    const status = await new Deno.Command(Deno.execPath(), {
+      args: flags,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn().status;
+    if (!status.success) {
+      throw new Error(`the ${name} group failed (exit code ${status.code}); see above`);
+    }
+    return JSON.parse(await Deno.readTextFile(tmp)) as ChildReport;
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/** Ratios between groups, from figures of this run. */
+function crossGroupSummary(summary: Record<string, number>): void {
+  const engine = summary.engineLifecyclesPerSec;
+  const kernel = summary.kernelLifecyclesPerSec;
+  if (engine !== undefined && kernel !== undefined) summary.engineVsKernel = engine / kernel;
+}
+
 async function main(): Promise<void> {
-  const { mode, only, out } = parseArgs(Deno.args);
-  const sizes = mode === "full" ? [1e3, 1e4, 1e5, 1e6, 1e7] : [1e3, 1e4, 1e5, 1e6];
+  const args = parseArgs(Deno.args);
+  const gcFn = (globalThis as { gc?: () => void }).gc;
+  if (args.child !== null) {
+    const report = await runGroup(args.child, args);
+    await Deno.writeTextFile(args.out, JSON.stringify(report));
+    return;
+  }
+  const { mode, only, out } = args;
   const machine = await machineInfo(mode);
   const groups: Record<string, GroupResult> = {};
   const summary: Record<string, number> = {};
   const start = performance.now();
-  const gcFn = (globalThis as { gc?: () => void }).gc;
   console.error(
     `finwait bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, deno ${machine.deno}` +
-      (gcFn ? "" : " — no --expose-gc: memory figures are less reliable"),
+      (gcFn ? "" : " — no --expose-gc: memory figures are less reliable") +
+      "; each group in its own process",
   );
 
-  for (const [name, group] of GROUPS) {
+  for (const [name] of GROUPS) {
     if (only && !only.has(name)) continue;
-    const result: GroupResult = { seconds: 0, results: [], notes: [] };
-    groups[name] = result;
-    const t0 = performance.now();
-    const ctx: BenchContext = {
-      mode,
-      sizes,
-      progress: (message) => {
-        const t = ((performance.now() - start) / 1000).toFixed(1).padStart(6);
-        console.error(`[${t}s] ${name}: ${message}`);
-      },
-      record: (m) => {
-        result.results.push(m);
-      },
-      note: (text) => {
-        result.notes.push(text);
-      },
-      summary: (key, value) => {
-        summary[key] = value;
-      },
-      gc: () => gcFn?.(),
-    };
-    await group(ctx);
-    result.seconds = (performance.now() - t0) / 1000;
-    printTable(name, result);
+    const report = await runChild(name, args, gcFn !== undefined);
+    groups[name] = report.result;
+    Object.assign(summary, report.summary);
+    printTable(name, report.result);
   }
+  crossGroupSummary(summary);
 
   const totalSeconds = (performance.now() - start) / 1000;
   console.log(`\n## summary (${totalSeconds.toFixed(1)} s total)\n`);
