@@ -21,8 +21,22 @@
 export const IPPROTO_TCP = 6;
 
 // Words summed between two carry folds. Each word is at most 0xffff, so 16000 words
-// plus a folded carry stay below 2^30 and the accumulator remains a V8 small integer.
+// plus a folded carry stay below 2^30 and the accumulator remains a V8 small integer
+// (RFC 1071 §2(E): carries are deferred and folded in rarely).
 const CHUNK_BYTES = 32000;
+// The same bound for the wide loop: each 32-bit word adds at most 2 × 0xffff.
+const CHUNK_WORDS = 8000;
+
+// Ranges shorter than this are summed byte by byte: reading `bytes.buffer` and setting
+// up the wide loop cost about as much as 40 byte loads (measured in
+// bench/codec_bench.ts's conditions). 64 rather than 40 also spares V8's small on-heap
+// typed arrays (at most 64 bytes), for which reading `buffer` allocates one, all but
+// those of exactly 64 bytes.
+const WIDE_MIN_BYTES = 64;
+
+// Platform byte order of a wide view: 32-bit loads see the 16-bit words byte-swapped
+// on little-endian machines, and the sum is swapped back once at the end.
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
  * Adds the big-endian 16-bit words of `bytes[start..end)` to `initial` (RFC 1071 §4.1).
@@ -42,6 +56,7 @@ export function sum16(bytes: Uint8Array, start: number, end: number, initial = 0
     );
   }
   let sum = (initial & 0xffff) + (initial >>> 16);
+  if (end - start >= WIDE_MIN_BYTES) return sumWide(bytes, start, end, sum);
   let i = start;
   const evenEnd = end - ((end - start) & 1);
   while (i < evenEnd) {
@@ -57,6 +72,86 @@ export function sum16(bytes: Uint8Array, start: number, end: number, initial = 0
   }
   if (evenEnd < end) sum += bytes[evenEnd] << 8;
   return sum;
+}
+
+// 32-bit views of the last two buffers summed wide, so that alternating between an
+// endpoint's transmit arena and its receive buffer never builds a view per call. The
+// cache keeps those two buffers alive until two others replace them.
+let bufferA: ArrayBufferLike | undefined;
+let wordsA: Int32Array | undefined;
+let bufferB: ArrayBufferLike | undefined;
+let wordsB: Int32Array | undefined;
+
+function wordsOf(bytes: Uint8Array): Int32Array {
+  const buffer = bytes.buffer;
+  let words: Int32Array;
+  if (buffer === bufferA) {
+    words = wordsA!;
+  } else if (buffer === bufferB) {
+    words = wordsB!;
+    bufferB = bufferA;
+    wordsB = wordsA;
+    bufferA = buffer;
+    wordsA = words;
+  } else {
+    words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+    bufferB = bufferA;
+    wordsB = wordsA;
+    bufferA = buffer;
+    wordsA = words;
+  }
+  return words;
+}
+
+// Four bytes per load through a 32-bit view of the underlying buffer (RFC 1071 §2(C),
+// parallel summation). `sum` is below 2^17 and `end - start` at least 4; the result
+// stays below 2^20.
+function sumWide(bytes: Uint8Array, start: number, end: number, sum: number): number {
+  let at = bytes.byteOffset + start;
+  if ((at & 1) !== 0) {
+    // An odd address: the words from start + 1 on pair the bytes the other way, which
+    // swaps their sum (RFC 1071 §2(B)); swap it back and add the first byte alone.
+    return sum + (bytes[start] << 8) + swap16(sumWide(bytes, start + 1, end, 0));
+  }
+  let i = start;
+  if ((at & 2) !== 0) {
+    sum += (bytes[i] << 8) | bytes[i + 1];
+    i += 2;
+    at += 2;
+  }
+  let words = wordsOf(bytes);
+  let w = at >>> 2;
+  const wordsEnd = w + ((end - i) >>> 2);
+  if (wordsEnd > words.length) {
+    // A resizable buffer grew (or shrank, leaving the view empty) since the view was
+    // made. A view of its current length covers every byte in bounds of `bytes`.
+    bufferA = undefined;
+    words = wordsOf(bytes);
+  }
+  let wide = 0;
+  while (w < wordsEnd) {
+    const chunkEnd = wordsEnd - w > CHUNK_WORDS ? w + CHUNK_WORDS : wordsEnd;
+    for (; w < chunkEnd; w++) {
+      const x = words[w];
+      wide += (x & 0xffff) + (x >>> 16);
+    }
+    wide = (wide & 0xffff) + (wide >>> 16);
+  }
+  sum += LITTLE_ENDIAN ? swap16(wide) : wide;
+  i = end - ((end - i) & 3);
+  if (i + 2 <= end) {
+    sum += (bytes[i] << 8) | bytes[i + 1];
+    i += 2;
+  }
+  if (i < end) sum += bytes[i] << 8;
+  return sum;
+}
+
+// Folds a partial sum to 16 bits and swaps its bytes: multiplying by 256 modulo 0xffff.
+function swap16(sum: number): number {
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ((sum & 0xff) << 8) | (sum >>> 8);
 }
 
 /**

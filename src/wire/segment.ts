@@ -237,7 +237,7 @@ export function encode(seg: Segment, out: Uint8Array, offset = 0, addrSum?: numb
   const { srcPort, dstPort, seq, ack, flags, window, urgent, mss, windowScale, tsVal, tsEcr } = seg;
   const payload = seg.payload;
   const checksum = seg.checksum;
-  const hasTs = tsVal !== undefined || tsEcr !== undefined;
+  const sackPermitted = seg.sackPermitted;
   // One combined test on the hot path; the slow path names the offending field.
   if (
     !(isU16(srcPort) && isU16(dstPort) && isU32(seq) && isU32(ack) && (flags & 0xff) === flags &&
@@ -249,42 +249,51 @@ export function encode(seg: Segment, out: Uint8Array, offset = 0, addrSum?: numb
     throw fieldError(seg);
   }
   const headerLength = MIN_HEADER_BYTES + optionsLength(seg);
-  const total = headerLength + payload.length;
+  const payloadLength = payload.length;
+  const total = headerLength + payloadLength;
   if (!((offset >>> 0) === offset && offset + total <= out.length)) {
     throw new EncodeError(
       `Cannot encode segment: it needs ${total} bytes at offset ${offset} but the buffer has ${out.length}`,
     );
   }
+  const seqHi = seq >>> 16;
+  const seqLo = seq & 0xffff;
+  const ackHi = ack >>> 16;
+  const ackLo = ack & 0xffff;
+  // Data offset in 32-bit words in the top nibble, reserved bits 0 (§3.1), control bits.
+  const offsetFlags = (headerLength << 10) | flags;
   let p = offset;
   // Typed-array stores keep the low 8 bits, so no masks are needed below.
   out[p] = srcPort >>> 8;
   out[p + 1] = srcPort;
   out[p + 2] = dstPort >>> 8;
   out[p + 3] = dstPort;
-  out[p + 4] = seq >>> 24;
-  out[p + 5] = seq >>> 16;
-  out[p + 6] = seq >>> 8;
-  out[p + 7] = seq;
-  out[p + 8] = ack >>> 24;
-  out[p + 9] = ack >>> 16;
-  out[p + 10] = ack >>> 8;
-  out[p + 11] = ack;
-  out[p + 12] = (headerLength >>> 2) << 4; // data offset in 32-bit words, reserved 0
+  out[p + 4] = seqHi >>> 8;
+  out[p + 5] = seqHi;
+  out[p + 6] = seqLo >>> 8;
+  out[p + 7] = seqLo;
+  out[p + 8] = ackHi >>> 8;
+  out[p + 9] = ackHi;
+  out[p + 10] = ackLo >>> 8;
+  out[p + 11] = ackLo;
+  out[p + 12] = offsetFlags >>> 8;
   out[p + 13] = flags;
   out[p + 14] = window >>> 8;
   out[p + 15] = window;
-  // The checksum field counts as zero while the checksum is computed (§3.1).
-  const field = addrSum === undefined ? checksum : 0;
-  out[p + 16] = field >>> 8;
-  out[p + 17] = field;
   out[p + 18] = urgent >>> 8;
   out[p + 19] = urgent;
+  // The checksum of header and options is summed from the values as they are written,
+  // not read back from `out` (RFC 1071 §2(A): words add in any order). The checksum
+  // field counts as zero (§3.1), so it is left out. At most 20 words of 16 bits, a
+  // folded pseudo-header sum and the length keep `sum` a small integer.
+  let sum = srcPort + dstPort + seqHi + seqLo + ackHi + ackLo + offsetFlags + window + urgent;
   p += MIN_HEADER_BYTES;
   if (mss !== undefined) {
     out[p] = OPT_MSS;
     out[p + 1] = 4;
     out[p + 2] = mss >>> 8;
     out[p + 3] = mss;
+    sum += 0x0204 + mss;
     p += 4;
   }
   if (windowScale !== undefined) {
@@ -292,43 +301,56 @@ export function encode(seg: Segment, out: Uint8Array, offset = 0, addrSum?: numb
     out[p + 1] = OPT_WS;
     out[p + 2] = 3;
     out[p + 3] = windowScale;
+    sum += 0x0103 + 0x0300 + windowScale;
     p += 4;
   }
-  if (hasTs) {
-    if (seg.sackPermitted) {
+  if (tsVal !== undefined) {
+    if (sackPermitted) {
       out[p] = OPT_SACK_PERMITTED;
       out[p + 1] = 2;
+      sum += 0x0402;
     } else {
       out[p] = OPT_NOP;
       out[p + 1] = OPT_NOP;
+      sum += 0x0101;
     }
     out[p + 2] = OPT_TS;
     out[p + 3] = 10;
-    const v = tsVal!, e = tsEcr!;
-    out[p + 4] = v >>> 24;
-    out[p + 5] = v >>> 16;
-    out[p + 6] = v >>> 8;
-    out[p + 7] = v;
-    out[p + 8] = e >>> 24;
-    out[p + 9] = e >>> 16;
-    out[p + 10] = e >>> 8;
-    out[p + 11] = e;
+    const vHi = tsVal >>> 16, vLo = tsVal & 0xffff;
+    const eHi = tsEcr! >>> 16, eLo = tsEcr! & 0xffff;
+    out[p + 4] = vHi >>> 8;
+    out[p + 5] = vHi;
+    out[p + 6] = vLo >>> 8;
+    out[p + 7] = vLo;
+    out[p + 8] = eHi >>> 8;
+    out[p + 9] = eHi;
+    out[p + 10] = eLo >>> 8;
+    out[p + 11] = eLo;
+    sum += 0x080a + vHi + vLo + eHi + eLo;
     p += 12;
-  } else if (seg.sackPermitted) {
+  } else if (sackPermitted) {
     out[p] = OPT_NOP;
     out[p + 1] = OPT_NOP;
     out[p + 2] = OPT_SACK_PERMITTED;
     out[p + 3] = 2;
+    sum += 0x0101 + 0x0402;
     p += 4;
   }
-  if (payload.length > 0) out.set(payload, p);
-  if (addrSum !== undefined) {
-    // The TCP length of the pseudo header (§3.1) is added here, once per segment.
-    const c = foldChecksum(sum16(out, offset, offset + total, addrSum + total));
-    out[offset + 16] = c >>> 8;
-    out[offset + 17] = c;
-    seg.checksum = c;
+  if (payloadLength > 0) out.set(payload, p);
+  if (addrSum === undefined) {
+    out[offset + 16] = checksum >>> 8;
+    out[offset + 17] = checksum;
+    return total;
   }
+  // The TCP length of the pseudo header (§3.1) is added here, once per segment. The
+  // data starts at a multiple of 4 from the segment start, so its words line up; it is
+  // read back from `out`, which holds exactly the bytes sent.
+  sum += (addrSum & 0xffff) + (addrSum >>> 16) + total;
+  if (payloadLength > 0) sum = sum16(out, p, p + payloadLength, sum);
+  const c = foldChecksum(sum);
+  out[offset + 16] = c >>> 8;
+  out[offset + 17] = c;
+  seg.checksum = c;
   return total;
 }
 
@@ -430,10 +452,45 @@ export function decodeInto(
 ): DecodeFailure | undefined {
   const length = bytes.length;
   if (length < MIN_HEADER_BYTES) return "short-buffer";
-  if (addrSum !== undefined && foldChecksum(sum16(bytes, 0, length, addrSum + length)) !== 0) {
-    return "bad-checksum";
+  // The fixed header is read once, as 16-bit words: they feed both the checksum and
+  // the fields.
+  const srcPort = (bytes[0] << 8) | bytes[1];
+  const dstPort = (bytes[2] << 8) | bytes[3];
+  const seqHi = (bytes[4] << 8) | bytes[5];
+  const seqLo = (bytes[6] << 8) | bytes[7];
+  const ackHi = (bytes[8] << 8) | bytes[9];
+  const ackLo = (bytes[10] << 8) | bytes[11];
+  const offsetFlags = (bytes[12] << 8) | bytes[13];
+  const window = (bytes[14] << 8) | bytes[15];
+  const checksum = (bytes[16] << 8) | bytes[17];
+  const urgent = (bytes[18] << 8) | bytes[19];
+  const headerLength = (offsetFlags >>> 12) << 2;
+  // NOP, NOP, timestamps and nothing else: the options of nearly every segment after
+  // the handshake (encode's layout, and Linux's). The general loop below would read
+  // them the same way; this path skips its per-option checks.
+  const tsOnly = headerLength === 32 && length >= 32 && bytes[20] === OPT_NOP &&
+    bytes[21] === OPT_NOP && bytes[22] === OPT_TS && bytes[23] === 10;
+  let tsValHi = 0, tsValLo = 0, tsEcrHi = 0, tsEcrLo = 0;
+  if (tsOnly) {
+    tsValHi = (bytes[24] << 8) | bytes[25];
+    tsValLo = (bytes[26] << 8) | bytes[27];
+    tsEcrHi = (bytes[28] << 8) | bytes[29];
+    tsEcrLo = (bytes[30] << 8) | bytes[31];
   }
-  const headerLength = (bytes[12] >>> 4) << 2;
+  if (addrSum !== undefined) {
+    // Words already read are summed from their values (RFC 1071 §2(A)); sum16 reads
+    // only the rest. The TCP length is that of the pseudo header (§3.1).
+    const initial = addrSum + length;
+    let sum = (initial & 0xffff) + (initial >>> 16) + srcPort + dstPort + seqHi + seqLo +
+      ackHi + ackLo + offsetFlags + window + checksum + urgent;
+    let from = MIN_HEADER_BYTES;
+    if (tsOnly) {
+      sum += 0x0101 + 0x080a + tsValHi + tsValLo + tsEcrHi + tsEcrLo;
+      from = 32;
+    }
+    if (from < length) sum = sum16(bytes, from, length, sum);
+    if (foldChecksum(sum) !== 0) return "bad-checksum";
+  }
   if (headerLength < MIN_HEADER_BYTES || headerLength > length) return "bad-data-offset";
 
   let mss: number | undefined;
@@ -442,7 +499,12 @@ export function decodeInto(
   let sack: number[] | undefined;
   let tsVal: number | undefined;
   let tsEcr: number | undefined;
-  let i = MIN_HEADER_BYTES;
+  if (tsOnly) {
+    tsVal = ((tsValHi << 16) | tsValLo) >>> 0;
+    tsEcr = ((tsEcrHi << 16) | tsEcrLo) >>> 0;
+  }
+  // The general option walk (§3.2); the fast path above has nothing left for it.
+  let i = tsOnly ? headerLength : MIN_HEADER_BYTES;
   while (i < headerLength) {
     const kind = bytes[i];
     if (kind === OPT_EOL) break;
@@ -495,18 +557,18 @@ export function decodeInto(
     i += len;
   }
 
-  const flags = bytes[13];
+  const flags = offsetFlags & 0xff;
   if ((flags & (SYN | FIN)) === (SYN | FIN)) return "syn-fin";
   if ((flags & (SYN | RST)) === (SYN | RST)) return "syn-rst";
 
-  out.srcPort = (bytes[0] << 8) | bytes[1];
-  out.dstPort = (bytes[2] << 8) | bytes[3];
-  out.seq = u32At(bytes, 4);
-  out.ack = u32At(bytes, 8);
+  out.srcPort = srcPort;
+  out.dstPort = dstPort;
+  out.seq = ((seqHi << 16) | seqLo) >>> 0;
+  out.ack = ((ackHi << 16) | ackLo) >>> 0;
   out.flags = flags;
-  out.window = (bytes[14] << 8) | bytes[15];
-  out.checksum = (bytes[16] << 8) | bytes[17];
-  out.urgent = (bytes[18] << 8) | bytes[19];
+  out.window = window;
+  out.checksum = checksum;
+  out.urgent = urgent;
   out.mss = mss;
   out.windowScale = windowScale;
   out.sackPermitted = sackPermitted;

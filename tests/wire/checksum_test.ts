@@ -198,3 +198,101 @@ Deno.test("formatIp: dotted quad and RFC 5952 canonical IPv6; parse round trip",
   equal(formatIp(parseIp("2001:db8:0:1:1:1:1:1")!), "2001:db8:0:1:1:1:1:1"); // one zero stays
   throws(() => formatIp(new Uint8Array(6)), /Cannot format an address of 6 bytes/);
 });
+
+/** mulberry32: a tiny seeded PRNG so every failure reproduces. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Checks sum16 over `bytes[start..end)` against the reference, and the partial-sum contract. */
+function assertSum(bytes: Uint8Array, start: number, end: number, initial: number, what: string) {
+  const partial = sum16(bytes, start, end, initial);
+  if (!(Number.isInteger(partial) && partial >= 0 && partial < 2 ** 31)) {
+    throw new Error(`${what}: partial sum ${partial} is not an integer in 0..2^31`);
+  }
+  const got = foldChecksum(partial);
+  const expected = referenceChecksum(bytes.subarray(start, end), initial);
+  if (got !== expected) throw new Error(`${what}: ${got.toString(16)} != ${expected.toString(16)}`);
+}
+
+Deno.test("sum16: equals the reference at every alignment, start and length, random bytes", () => {
+  // Lengths on both sides of the switch to 32-bit loads, at byte offsets 0..7 of the
+  // underlying buffer so every address alignment (odd, 2 mod 4, 4 mod 8) is met.
+  const rand = prng(0xc5c5);
+  const backing = new Uint8Array(1024);
+  for (let k = 0; k < backing.length; k++) backing[k] = Math.floor(rand() * 256);
+  for (let shift = 0; shift < 8; shift++) {
+    const bytes = backing.subarray(shift);
+    for (let start = 0; start < 8; start++) {
+      for (let len = 0; len <= 300; len++) {
+        const initial = [0, 1, 0xffff, 0x1fffe, 0xffffffff][len % 5];
+        assertSum(bytes, start, start + len, initial, `shift ${shift} start ${start} len ${len}`);
+      }
+    }
+  }
+});
+
+Deno.test("sum16: corrupted buffers sum like the reference, so a flip is always seen", () => {
+  const rand = prng(0xbadc0de);
+  for (let n = 0; n < 2000; n++) {
+    const backing = new Uint8Array(Math.floor(rand() * 1600) + 8);
+    for (let k = 0; k < backing.length; k++) backing[k] = rand() < 0.3 ? 0xff : rand() * 256;
+    const shift = Math.floor(rand() * 8);
+    const bytes = backing.subarray(shift);
+    const start = Math.floor(rand() * Math.min(bytes.length, 16));
+    const end = start + Math.floor(rand() * (bytes.length - start + 1));
+    const flips = Math.floor(rand() * 4);
+    for (let k = 0; k < flips && end > start; k++) {
+      bytes[start + Math.floor(rand() * (end - start))] ^= 1 << Math.floor(rand() * 8);
+    }
+    assertSum(bytes, start, end, Math.floor(rand() * 2 ** 32), `case ${n}`);
+  }
+});
+
+Deno.test("sum16: large buffers at every alignment; many buffers in turn; shared memory", () => {
+  const rand = prng(7);
+  const big = new Uint8Array(70001);
+  for (let k = 0; k < big.length; k++) big[k] = rand() < 0.5 ? 0xff : Math.floor(rand() * 256);
+  for (let shift = 0; shift < 4; shift++) {
+    assertSum(big, shift, big.length, 0xffffffff, `shift ${shift}`);
+    assertSum(big, shift, big.length - 1, 0, `shift ${shift}, one short`);
+  }
+  // More buffers than the views kept between calls: each still sums right.
+  const buffers = [1, 2, 3, 4].map((seed) => {
+    const r = prng(seed);
+    return new Uint8Array(512).map(() => Math.floor(r() * 256));
+  });
+  for (let round = 0; round < 3; round++) {
+    for (const [k, b] of buffers.entries()) {
+      assertSum(b, k, 500, round, `buffer ${k} round ${round}`);
+    }
+  }
+  const shared = new Uint8Array(new SharedArrayBuffer(300));
+  shared.set(buffers[0].subarray(0, 300));
+  assertSum(shared, 1, 299, 5, "shared memory");
+});
+
+Deno.test("sum16: a resizable buffer that grows or shrinks between calls", () => {
+  const rab = new ArrayBuffer(256, { maxByteLength: 4096 });
+  const bytes = new Uint8Array(rab); // tracks the buffer's length
+  const fill = (seed: number) => {
+    const r = prng(seed);
+    for (let k = 0; k < bytes.length; k++) bytes[k] = Math.floor(r() * 256);
+  };
+  fill(1);
+  assertSum(bytes, 0, 256, 0, "before growing");
+  rab.resize(4096);
+  fill(2);
+  assertSum(bytes, 4, 4096, 0, "grown");
+  rab.resize(130);
+  fill(3);
+  assertSum(bytes, 2, 130, 0, "shrunk");
+  throws(() => sum16(bytes, 0, 256), RangeError);
+});
