@@ -230,6 +230,14 @@ export class Endpoint {
   #txHead = 0;
   #arena = new Uint8Array(ARENA_BYTES);
   #arenaUsed = 0;
+  /**
+   * Transmit records by (start offset in the arena) / 4, reused while the arena is:
+   * the arena restarts at offset 0 after every drain, and segments of a lifecycle come
+   * in a few lengths, so most transmissions find a record whose view already spans
+   * their bytes (a typed-array view costs ~85 bytes and ~45 ns to make). A record
+   * handed out stays untouched until the next input or command, as `Transmit` says.
+   */
+  #txCache: (Transmit | undefined)[] = [];
 
   #events: TcbEvent[] = [];
   #evHead = 0;
@@ -933,13 +941,23 @@ export class Endpoint {
       // The old arena stays alive through the views already queued.
       this.#arena = new Uint8Array(Math.max(ARENA_BYTES, bound));
       this.#arenaUsed = 0;
+      this.#txCache = [];
     }
     const start = this.#arenaUsed;
     const sum = this.#addrSums[addrId];
     const n = encode(seg, this.#arena, start, sum);
     if (n > MAX_SEGMENT_BYTES) throw new Error(`Bug: segment of ${n} bytes`);
-    this.#arenaUsed += n;
-    this.#txQueue.push({ to: this.#addrs[addrId], bytes: this.#arena.subarray(start, start + n) });
+    // Records start on 4-byte boundaries so the cache index is dense.
+    this.#arenaUsed = (start + n + 3) & ~3;
+    const slot = start >>> 2;
+    let t = this.#txCache[slot];
+    if (t === undefined || t.bytes.length !== n) {
+      t = { to: this.#addrs[addrId], bytes: this.#arena.subarray(start, start + n) };
+      this.#txCache[slot] = t;
+    } else {
+      t.to = this.#addrs[addrId];
+    }
+    this.#txQueue.push(t);
     this.stats.segmentsOut++;
     if (rtx) this.stats.retransmissions++;
     if (seg.flags & RST) this.stats.rstsOut++;
