@@ -165,6 +165,8 @@ export class Driver {
   /** Slots whose last connection closed during this drain: freed once it is done. */
   #released: number[] = [];
   #draining = false;
+  /** The `now` of the input being drained: listeners' commands run at that instant. */
+  #drainNow = 0;
   #again = false;
   #timer: TimerId | undefined;
   #armedAt = Infinity;
@@ -241,7 +243,7 @@ export class Driver {
     this.start();
     const slot = this.peers.slotFor(peer);
     if (slot < 0) throw new Error(`Cannot connect: ${this.peers.capacity} peers already in use`);
-    const now = this.#clock.now();
+    const now = this.#commandNow();
     let conn: ConnId;
     try {
       conn = this.endpoint.connect(this.peers.virtual(slot), port, now, opts);
@@ -286,7 +288,7 @@ export class Driver {
 
   /** Runs any endpoint command at driver time, then applies the drain rule. */
   command<T>(fn: (ep: Endpoint, now: number) => T): T {
-    const now = this.#clock.now();
+    const now = this.#commandNow();
     const result = fn(this.endpoint, now);
     this.#after(now, -1);
     return result;
@@ -339,6 +341,15 @@ export class Driver {
 
   // --------------------------------------------------------------- internals
 
+  /**
+   * A command from a listener or hook runs within the input being drained, at its
+   * `now`: no time passes inside one synchronous call, and a clock read is an op in
+   * Deno (a lifecycle issues about ten commands from listeners).
+   */
+  #commandNow(): number {
+    return this.#draining ? this.#drainNow : this.#clock.now();
+  }
+
   #datagram(bytes: Uint8Array, from: string): void {
     if (this.#stopped) return;
     this.stats.datagramsIn++;
@@ -377,8 +388,10 @@ export class Driver {
     this.#timer = undefined;
     this.#armedAt = Infinity;
     if (this.#stopped) return;
+    this.transport.poll(this.#clock.now());
+    // Read the clock again: a datagram the poll delivered was an input at its own,
+    // later time, and the endpoint must never see time go back.
     const now = this.#clock.now();
-    this.transport.poll(now);
     if (this.endpoint.pollTimeout() <= now) this.endpoint.handleTimeout(now);
     this.#after(now, -1);
   };
@@ -408,6 +421,7 @@ export class Driver {
       return;
     }
     this.#draining = true;
+    this.#drainNow = now;
     const ep = this.endpoint;
     try {
       do {
@@ -470,6 +484,7 @@ export class Driver {
 
   #runAfterDrain(now: number): void {
     this.#draining = true; // commands the hooks issue are drained below, once
+    this.#drainNow = now;
     try {
       for (const h of this.#afterDrain) h(this);
     } finally {

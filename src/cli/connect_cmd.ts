@@ -20,6 +20,10 @@ import {
   bindArg,
   capturePackets,
   ConnRecord,
+  IMPAIR_HELP,
+  impairmentNote,
+  impairmentOf,
+  impairOptions,
   type IpPort,
   isLoopback,
   lineWriter,
@@ -35,7 +39,7 @@ import {
 import { summarize } from "./listen_cmd.ts";
 import { Driver } from "../../transports/driver.ts";
 import { formatAddress } from "../../transports/transport.ts";
-import { UdpTransport } from "../../transports/udp.ts";
+import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
 import { runNetTui, wantTui } from "./net_tui.ts";
 import type { PcapFile } from "./pcap_file.ts";
@@ -57,6 +61,8 @@ export interface ConnectSettings {
   pcap?: PcapFile;
   /** Give up (abort everything) after this many seconds; default none. */
   timeout?: number;
+  /** Seeded user-space loss and delay on both directions (`--loss`, `--delay`). */
+  impair?: UdpImpairment;
 }
 
 /** Hooks of {@linkcode runConnect}. */
@@ -102,7 +108,7 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
       `Cannot connect: --bind ${formatAddress(bind.ip, bind.port)} cannot reach ${ip}`,
     );
   }
-  const transport = UdpTransport.bind({ hostname: bind.ip, port: bind.port });
+  const transport = UdpTransport.bind({ hostname: bind.ip, port: bind.port, impair: s.impair });
   const driver = new Driver({
     transport,
     tcb: { msl: s.msl * 1000 },
@@ -240,6 +246,7 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
     to: peer,
     connections: s.connections,
   });
+  if (s.impair) emit({ type: "note", t: t(), text: impairmentNote(s.impair) });
   for (let i = 0; i < s.connections; i++) openOne();
 
   const allClosed = () => order.every((c) => c.reason !== undefined);
@@ -294,6 +301,7 @@ export class ConnectFailed extends Error {
 
 /** Adds `connect` to the program. */
 export function registerConnect(prog: Command, out: (line: string) => void): void {
+  const [loss, delay, seed] = impairOptions();
   prog.command("connect")
     .description("Open connections over UDP, send, close, and wait through TIME-WAIT")
     .argument("<host:port>", "where finwait listens (UDP; the TCP port is the same)", targetArg)
@@ -334,18 +342,23 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
     )
     .addOption(pcapOption())
     .addOption(pcapEncapOption())
+    .addOption(loss)
+    .addOption(delay)
+    .addOption(seed)
     .option("--no-tui", "one line per event instead of the terminal UI")
     .option("--json", "one JSON object per line", false)
     .addHelpText(
       "after",
       "\nOn a terminal it shows the terminal UI and stays after the close (n opens another\n" +
         "connection; q quits and prints the summary). With --no-tui or --json, or piped, it\n" +
-        "prints one line per connection event and exits once every connection is CLOSED.\n" +
+        "prints one line per connection event and exits once every connection is CLOSED.\n\n" +
+        IMPAIR_HELP +
         "\nExamples:\n" +
         "  finwait connect 127.0.0.1:9811                      64 KiB, close, 60 s in TIME-WAIT\n" +
         "  finwait connect 127.0.0.1:9811 --send 1MiB --msl 1  the same, 2 s in TIME-WAIT\n" +
         "  finwait connect 192.0.2.7:9811 --connections 10 --close half\n" +
-        "  finwait connect [2001:db8::7]:9811 --close abort --json",
+        "  finwait connect [2001:db8::7]:9811 --close abort --json\n" +
+        "  finwait connect 127.0.0.1:9811 --loss 10% --delay 20  10 % loss, 20 ms each way",
     )
     .action(async (target, o) => {
       const ac = new AbortController();
@@ -362,6 +375,7 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
             msl: o.msl,
             timeout: o.timeout,
             pcap,
+            impair: impairmentOf(o),
           };
           return wantTui(o)
             ? runNetTui({

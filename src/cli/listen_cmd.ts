@@ -16,6 +16,10 @@ import {
   bindArg,
   capturePackets,
   ConnRecord,
+  IMPAIR_HELP,
+  impairmentNote,
+  impairmentOf,
+  impairOptions,
   type IpPort,
   lineWriter,
   type NetControl,
@@ -27,7 +31,7 @@ import {
   withPcapFile,
 } from "./net_args.ts";
 import { Driver } from "../../transports/driver.ts";
-import { UdpTransport } from "../../transports/udp.ts";
+import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
 import type { ConnId } from "../tcb/events.ts";
 import { runNetTui, wantTui } from "./net_tui.ts";
 import type { PcapFile } from "./pcap_file.ts";
@@ -42,6 +46,8 @@ export interface ListenSettings {
   msl: number;
   /** Write every segment into this pcap file as it happens (see `capturePackets`). */
   pcap?: PcapFile;
+  /** Seeded user-space loss and delay on both directions (`--loss`, `--delay`). */
+  impair?: UdpImpairment;
 }
 
 /** Hooks of {@linkcode runListen}. */
@@ -60,7 +66,11 @@ export interface ListenHooks {
 
 /** Runs `listen` until `signal` aborts; resolves with the summary line. */
 export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<NetLine> {
-  const transport = UdpTransport.bind({ hostname: s.bind.ip, port: s.bind.port });
+  const transport = UdpTransport.bind({
+    hostname: s.bind.ip,
+    port: s.bind.port,
+    impair: s.impair,
+  });
   const driver = new Driver({
     transport,
     tcb: { msl: s.msl * 1000 },
@@ -192,6 +202,7 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
     mode: s.mode,
     mslSeconds: s.msl,
   });
+  if (s.impair) emit({ type: "note", t: t(), text: impairmentNote(s.impair) });
 
   await new Promise<void>((resolve) => {
     if (hooks.signal?.aborted) return resolve();
@@ -212,12 +223,18 @@ export function summarize(driver: Driver, records: ConnRecord[], t: number): Net
     const k = r.reason ?? r.state;
     closed[k] = (closed[k] ?? 0) + 1;
   }
+  const impaired = driver.transport instanceof UdpTransport
+    ? driver.transport.impairment
+    : undefined;
   const dropped = nonZero({
     ...st.dropped,
     "too-short": driver.stats.tooShort,
     "unexpected-source": driver.stats.unexpectedSource,
     "oversize": driver.transport.stats.oversize,
     "rst-rate-limited": driver.stats.rstsRateLimited + st.rstsRateLimited,
+    // Both directions: the user-space impairment (`--loss`) drops what we send too.
+    "impairment-loss": impaired?.lost ?? 0,
+    "impairment-queue-full": impaired?.queueFull ?? 0,
   });
   return {
     type: "summary",
@@ -238,6 +255,7 @@ export function summarize(driver: Driver, records: ConnRecord[], t: number): Net
 
 /** Adds `listen` to the program. */
 export function registerListen(prog: Command, out: (line: string) => void): void {
+  const [loss, delay, seed] = impairOptions();
   prog.command("listen")
     .description("Accept connections over UDP and show every one close")
     .addOption(
@@ -260,17 +278,21 @@ export function registerListen(prog: Command, out: (line: string) => void): void
     )
     .addOption(pcapOption())
     .addOption(pcapEncapOption())
+    .addOption(loss)
+    .addOption(delay)
+    .addOption(seed)
     .option("--no-tui", "one line per event instead of the terminal UI")
     .option("--json", "one JSON object per line", false)
     .addHelpText(
       "after",
       "\nOn a terminal it shows the terminal UI (q quits: open connections are aborted, the\n" +
         "summary printed). With --no-tui or --json, or piped, it prints one line per\n" +
-        "connection event and a summary on Ctrl-C.\n\nExamples:\n" +
+        "connection event and a summary on Ctrl-C.\n\n" + IMPAIR_HELP + "\nExamples:\n" +
         "  finwait listen                              127.0.0.1:9811, sink\n" +
         "  finwait listen --bind 0.0.0.0:9811          every IPv4 interface (open UDP 9811)\n" +
         "  finwait listen --bind [::]:9811 --echo      IPv4 and IPv6, echo\n" +
-        "  finwait listen --close-after-bytes 1MiB --msl 2 --json",
+        "  finwait listen --close-after-bytes 1MiB --msl 2 --json\n" +
+        "  finwait listen --loss 10% --delay 20 --seed 7   10 % loss, 20 ms each way",
     )
     .action(async (o) => {
       const ac = new AbortController();
@@ -285,6 +307,7 @@ export function registerListen(prog: Command, out: (line: string) => void): void
             closeAfterBytes: o.closeAfterBytes,
             msl: o.msl,
             pcap,
+            impair: impairmentOf(o),
           };
           if (wantTui(o)) {
             await runNetTui({

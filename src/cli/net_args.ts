@@ -7,12 +7,14 @@
  * @module
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { intArg, lossArg, numberArg } from "./args.ts";
 import { parseIp } from "../wire/checksum.ts";
 import type { Cause, State } from "../tcb/state.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
 import { DEFAULT_UDP_PORT, formatAddress, parseHostPort } from "../../transports/transport.ts";
 import { Sha256 } from "./digest.ts";
 import type { Driver } from "../../transports/driver.ts";
+import type { UdpImpairment } from "../../transports/udp.ts";
 import { PcapWriteError, type PcapWriter } from "../trace/pcap.ts";
 import { openPcapFile, type PcapFile } from "./pcap_file.ts";
 
@@ -347,3 +349,45 @@ export async function withPcapFile<T>(
   }
   return result;
 }
+
+/**
+ * `--loss`, `--delay` and `--seed` of `listen` and `connect` (fresh Options per
+ * command): seeded user-space impairment of both directions of this end, for a
+ * kernel without `tc netem` (a test and teaching aid; `tc netem` is the real thing).
+ */
+export function impairOptions() {
+  return [
+    new Option("--loss <p>", "user-space loss on both directions (0.01 or 1%)").argParser(lossArg),
+    new Option("--delay <ms>", "user-space one-way delay on both directions").argParser(
+      numberArg("delay", 0, 60_000),
+    ),
+    new Option("--seed <n>", "seed of the user-space loss").argParser(
+      intArg("seed", 0, 2 ** 32 - 1),
+    ).default(1),
+  ] as const;
+}
+
+/** The impairment asked for by `--loss` / `--delay` (undefined when neither was given). */
+export function impairmentOf(
+  o: { loss?: number; delay?: number; seed: number },
+): UdpImpairment | undefined {
+  if (o.loss === undefined && o.delay === undefined) return undefined;
+  return { seed: o.seed, loss: o.loss ?? 0, delay: o.delay ?? 0 };
+}
+
+/** The `note` text announcing an impairment: what it does and that it is not a network's. */
+export function impairmentNote(i: UdpImpairment): string {
+  const parts: string[] = [];
+  if (i.loss) parts.push(`loss ${+(i.loss * 100).toFixed(3)}%`);
+  if (i.delay) parts.push(`delay ${i.delay} ms`);
+  if (parts.length === 0) parts.push("none");
+  return `user-space impairment on both directions of this end: ${parts.join(", ")}, ` +
+    `seed ${i.seed}`;
+}
+
+/** Help text shared by `listen` and `connect` about `--loss` and `--delay`. */
+export const IMPAIR_HELP =
+  "--loss and --delay impair in user space, seeded (--seed): every datagram this end\n" +
+  "sends or receives is dropped with probability P and held back MS milliseconds, as\n" +
+  "`tc netem` on both directions would. A test and teaching aid for kernels without\n" +
+  "netem; on one end it impairs both directions of the path.\n";

@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { program } from "../../src/cli/main.ts";
 import { Sha256 } from "../../src/cli/digest.ts";
-import { bindArg, formatLine, sizeArg, targetArg } from "../../src/cli/net_args.ts";
+import {
+  bindArg,
+  formatLine,
+  impairmentNote,
+  impairmentOf,
+  sizeArg,
+  targetArg,
+} from "../../src/cli/net_args.ts";
 import { completionScript } from "../../src/cli/net_cmd.ts";
 import { patternByte } from "../../src/cli/connect_cmd.ts";
 
@@ -44,6 +51,39 @@ Deno.test("args: HOST:PORT targets, byte counts with units", () => {
   assert.equal(size("1MiB"), 1048576);
   assert.equal(size("1.5MB"), 1_500_000);
   assert.throws(() => size("lots"), /byte count/);
+});
+
+Deno.test("args: --loss, --delay and --seed parse on listen and connect; bad values are errors", () => {
+  for (const name of ["listen", "connect"]) {
+    const prog = program(() => {}).exitOverride();
+    const cmd = prog.commands.find((c) => c.name() === name)!;
+    cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    cmd.action(() => {}); // parse only
+    const target = name === "connect" ? ["127.0.0.1:9811"] : [];
+    prog.parse([name, ...target, "--loss", "10%", "--delay", "20", "--seed", "9"], {
+      from: "user",
+    });
+    const o = cmd.opts() as { loss?: number; delay?: number; seed: number };
+    assert.deepEqual(impairmentOf(o), { seed: 9, loss: 0.1, delay: 20 });
+    for (
+      const bad of [["--loss", "150%"], ["--delay", "-5"], ["--delay", "soon"], ["--seed", "x"]]
+    ) {
+      const p = program(() => {}).exitOverride();
+      const c = p.commands.find((x) => x.name() === name)!;
+      c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      c.action(() => {});
+      assert.throws(
+        () => p.parse([name, ...target, ...bad], { from: "user" }),
+        /must be|loss must/,
+        bad.join(" "),
+      );
+    }
+  }
+  assert.equal(impairmentOf({ seed: 1 }), undefined); // neither: no impairment at all
+  assert.match(
+    impairmentNote({ seed: 3, loss: 0.1, delay: 20 }),
+    /loss 10%, delay 20 ms, seed 3/,
+  );
 });
 
 Deno.test("lines: a state change reads FROM → TO (cause) with byte counts", () => {

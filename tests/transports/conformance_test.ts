@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { Driver, type DriverClock, realClock } from "../../transports/driver.ts";
 import { MemoryNetwork } from "../../transports/memory.ts";
-import { UdpTransport } from "../../transports/udp.ts";
+import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
 import type { Transport } from "../../transports/transport.ts";
 import { ACK, encode, newSegment, SYN } from "../../src/wire/segment.ts";
 import { addrSum } from "../../src/wire/checksum.ts";
@@ -70,15 +70,24 @@ const HARNESSES: Harness[] = [
       return b;
     },
   },
-  {
-    name: "udp",
+  udpHarness("udp"),
+  // The same sockets behind the user-space impairment (`--delay`): every datagram
+  // waits in the seeded network for the driver's next poll, both directions.
+  udpHarness("udp, impaired (delay 2 ms)", { seed: 1, delay: 2 }),
+];
+
+function udpHarness(name: string, impair?: UdpImpairment): Harness {
+  return {
+    name,
     make() {
       const extra: Transport[] = [];
+      const clock = realClock();
+      const a = UdpTransport.bind({ hostname: "127.0.0.1", port: 0, impair });
       return {
-        a: UdpTransport.bind({ hostname: "127.0.0.1", port: 0 }),
-        b: UdpTransport.bind({ hostname: "127.0.0.1", port: 0 }),
+        a,
+        b: UdpTransport.bind({ hostname: "127.0.0.1", port: 0, impair }),
         sameHostAsA() {
-          const t = UdpTransport.bind({ hostname: "127.0.0.1", port: 0 });
+          const t = UdpTransport.bind({ hostname: "127.0.0.1", port: 0, impair });
           extra.push(t);
           return t;
         },
@@ -89,15 +98,23 @@ const HARNESSES: Harness[] = [
           s.close();
           await new Promise((r) => setTimeout(r, 20));
         },
-        clock: realClock(),
-        kick() {},
+        clock,
+        kick() {
+          // Impaired datagrams leave at a poll; a transport without a driver has none.
+          if (!impair) return;
+          for (const ms of [5, 10, 30]) {
+            setTimeout(() => {
+              for (const t of [a, ...extra]) t.poll(clock.now());
+            }, ms);
+          }
+        },
         async close() {
           for (const t of extra) await t.close();
         },
       };
     },
-  },
-];
+  };
+}
 
 const WAIT = 10_000;
 const ZERO16 = new Uint8Array(16);
