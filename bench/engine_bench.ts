@@ -78,22 +78,23 @@ export class LifecycleRig {
 
   #drain(from: Endpoint, to: Endpoint, isClient: boolean): number {
     let moved = 0;
-    const q = this.#queue;
-    q.length = 0;
-    for (let t = from.pollTransmit(); t; t = from.pollTransmit()) {
-      // The bytes stay valid until `from` gets its next input; deliver them first.
-      q.push(t.bytes);
-      moved++;
-    }
-    // Deliver before the application acts on `from`'s events: a command on `from`
-    // may reuse the buffer these bytes live in (the drain rule's contract).
-    const src = isClient ? CLIENT : SERVER;
-    for (let i = 0; i < q.length; i++) to.handleDatagram(q[i], src, this.now);
-    this.segments += q.length;
+    // The application acts on `from`'s events first, then everything `from` has to
+    // send goes out: an ACK the engine could hold (the handshake's last, the ACK of a
+    // FIN) then rides on the reply (TcbHost.deferAck), as Linux's delayed ACK lets it.
     for (let ev = from.pollEvent(); ev; ev = from.pollEvent()) {
       moved++;
       this.#app(from, ev, isClient);
     }
+    const q = this.#queue;
+    q.length = 0;
+    for (let t = from.pollTransmit(); t; t = from.pollTransmit()) {
+      // The bytes stay valid until `from` gets its next input: deliver them first.
+      q.push(t.bytes);
+      moved++;
+    }
+    const src = isClient ? CLIENT : SERVER;
+    for (let i = 0; i < q.length; i++) to.handleDatagram(q[i], src, this.now);
+    this.segments += q.length;
     return moved;
   }
 

@@ -5,10 +5,13 @@
  * - Every received datagram goes to `endpoint.handleDatagram`; the runtime timer calls
  *   `handleTimeout` and the transport's `poll`.
  * - After every input and every command the drain rule runs (README, "The run loop"):
- *   `pollTransmit()` until empty, each datagram handed to the transport at once (its
- *   bytes are only valid until the next input); then `pollEvent()` until empty, each
- *   event to the listeners; then the one runtime timer is armed for the earlier of
- *   `pollTimeout()` and the transport's own deadline.
+ *   `pollEvent()` until empty, each event to the listeners (whose commands queue
+ *   their segments); then `pollTransmit()` until empty, each datagram handed to the
+ *   transport at once (its bytes are only valid until the next input); again while
+ *   either produced more; then the one runtime timer is armed for the earlier of
+ *   `pollTimeout()` and the transport's own deadline. Events first, so the ACK the
+ *   endpoint may hold for the application's turn (the handshake's last, the ACK of a
+ *   FIN: `TcbHost.deferAck`) rides on the reply: a lifecycle is 7 datagrams, not 9.
  * - Peers are mapped onto the endpoint's address space by a {@linkcode PeerTable}
  *   (see `peers.ts`): the endpoint uses zero-address checksums, so the mapping never
  *   shows on the wire.
@@ -426,10 +429,11 @@ export class Driver {
     try {
       do {
         this.#again = false;
+        for (let e = ep.pollEvent(); e; e = ep.pollEvent()) this.#event(e);
         for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
           this.#transmit(t.to, t.bytes, now);
         }
-        for (let e = ep.pollEvent(); e; e = ep.pollEvent()) this.#event(e);
+        // A command issued outside a listener (or a flush) may have left events.
       } while (this.#again);
     } finally {
       this.#draining = false;
@@ -440,8 +444,13 @@ export class Driver {
     const slot = this.peers.slotOfVirtual(to);
     if (slot < 0) throw new Error(`Bug: transmit to unknown peer ${to}`);
     const address = this.peers.address(slot);
-    // A RST to a peer with no connection answers a stray segment (§3.10.7.1).
-    if ((bytes[13] & RST) && this.peers.refs(slot) === 0 && !this.#limiter.allow(address, now)) {
+    // A RST to a peer with no connection answers a stray segment (§3.10.7.1); one to a
+    // peer whose connection closed in this very drain (an abort: its "closed" event
+    // came first) is that connection's own and is never limited.
+    if (
+      (bytes[13] & RST) && this.peers.refs(slot) === 0 && !this.#released.includes(slot) &&
+      !this.#limiter.allow(address, now)
+    ) {
       this.stats.rstsRateLimited++;
       return;
     }

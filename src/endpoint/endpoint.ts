@@ -238,6 +238,15 @@ export class Endpoint {
    * handed out stays untouched until the next input or command, as `Transmit` says.
    */
   #txCache: (Transmit | undefined)[] = [];
+  /**
+   * TCBs whose ACK waits for the application's turn (TcbHost.deferAck): flushed when
+   * pollTransmit runs out (or at the next timeout). A host that polls transmissions
+   * before events sends them exactly as without deferral; one that lets the
+   * application act on events first gets them carried on its replies. More datagrams
+   * may arrive in between (a batch): a later input for the same connection either
+   * carries the ACK or re-defers it at its own time, so its segments stay in order.
+   */
+  #owedAcks: Tcb[] = [];
 
   #events: TcbEvent[] = [];
   #evHead = 0;
@@ -284,6 +293,10 @@ export class Endpoint {
       allowChallengeAck: (now) => this.#allowChallenge(now),
       released: (tcb) => this.#release(tcb),
       adoptTimeWait: (tcb, now) => this.#adoptTimeWait(tcb, now),
+      deferAck: (tcb) => {
+        this.#owedAcks.push(tcb);
+        return true;
+      },
       // Only segment-sent events keep a transmitted segment.
       keepsSegments: this.#eventsAll,
     };
@@ -452,6 +465,7 @@ export class Endpoint {
 
   /** Fires every timer due at `now`. */
   handleTimeout(now: number): void {
+    if (this.#owedAcks.length > 0) this.#flushAcks();
     this.#fireNow = now;
     this.#wheel.advance(now, this.#fire);
     if (this.#tw.size > 0) {
@@ -470,6 +484,7 @@ export class Endpoint {
 
   /** The next datagram to send, or `undefined` when none is queued. */
   pollTransmit(): Transmit | undefined {
+    if (this.#txHead === this.#txQueue.length && this.#owedAcks.length > 0) this.#flushAcks();
     if (this.#txHead < this.#txQueue.length) {
       const t = this.#txQueue[this.#txHead];
       this.#txQueue[this.#txHead++] = undefined as unknown as Transmit;
@@ -887,6 +902,13 @@ export class Endpoint {
       c.listener.pending--;
     }
     this.stats.closed[tcb.closedReason ?? "normal"]++;
+  }
+
+  /** Sends every deferred ACK that no reply has carried (they queue in order). */
+  #flushAcks(): void {
+    const owed = this.#owedAcks;
+    for (let i = 0; i < owed.length; i++) owed[i].flushAck();
+    owed.length = 0;
   }
 
   /** Drops a connection from both indexes; its TCB never acts again. */

@@ -47,6 +47,15 @@ export interface TcbHost {
    */
   adoptTimeWait?(tcb: Tcb, now: number): boolean;
   /**
+   * An ACK the TCB owes may wait for the application's reply to the same input: the
+   * handshake's last ACK (the application's first data usually follows) and the ACK
+   * of the peer's FIN (its close usually follows). Return true to take it: the host
+   * then calls {@linkcode Tcb.flushAck} before it hands out its last transmission of
+   * this drain; a segment sent meanwhile carries the ACK and the flush sends nothing.
+   * Optional: without it the ACK goes at once.
+   */
+  deferAck?(tcb: Tcb): boolean;
+  /**
    * False when the host never keeps a transmitted segment past `transmit` (it only
    * encodes it): the TCB then reuses one segment object instead of allocating one
    * per transmission. Default true.
@@ -170,6 +179,11 @@ export class Tcb {
   #delAckAt = Infinity;
   #ackPending = 0;
   #ackNow = false;
+  /** This input asked for an ACK that must not wait for the application (see deferAck). */
+  #ackUrgent = false;
+  /** The host took our ACK (deferAck) and will call flushAck; the input's time. */
+  #ackOwed = false;
+  #ackOwedAt = 0;
   #fw2At = Infinity;
   #twAt = Infinity;
   /** When unacknowledged data last made progress, for the user timeout. */
@@ -421,14 +435,40 @@ export class Tcb {
    */
   handleSegment(seg: Segment, now: number, canReopen = true): SegmentVerdict {
     this.counters.segmentsIn++;
+    this.#ackUrgent = false;
     const verdict = this.#segmentArrives(seg, now, canReopen);
     if (this.#state !== "CLOSED" && !this.#adopted) {
       this.#output(now);
-      if (this.#ackNow) this.#sendAck(now);
+      if (this.#ackNow) {
+        // Like Linux, which "saves one ACK" after a SYN,ACK when a write is pending and
+        // delays the ACK of a FIN (pingpong mode) so the application's close carries
+        // it: the host may hold these two until the application had its turn.
+        if (!this.#ackUrgent && (this.#ackOwed || this.#host.deferAck?.(this) === true)) {
+          this.#ackOwed = true;
+          this.#ackOwedAt = now;
+        } else {
+          this.#sendAck(now);
+        }
+      }
       this.#reschedule();
       this.#offerTimeWait(now);
     }
     return verdict;
+  }
+
+  /**
+   * Sends the ACK the host took with `deferAck`, unless a segment since carried it
+   * (or the connection is gone). At the time of the latest input that owed it, so
+   * timestamps never go backwards.
+   */
+  flushAck(): void {
+    if (!this.#ackOwed) return;
+    this.#ackOwed = false;
+    if (!this.#ackNow || this.#state === "CLOSED" || this.#adopted) return;
+    const now = this.#ackOwedAt;
+    this.#sendAck(now);
+    this.#reschedule();
+    this.#offerTimeWait(now);
   }
 
   /** Wakes the TCB at `now`: fires every due timer (§3.10.8). */
@@ -524,7 +564,7 @@ export class Tcb {
       // §3.10.7.3: our SYN is acknowledged → ESTABLISHED, and ACK the peer's SYN.
       this.#setState("ESTABLISHED", "rcv-syn-ack", now);
       this.#rtoAfterHandshake();
-      this.#ackNow = true;
+      this.#ackNow = true; // deferrable: the application's first data may carry it
       if (seg.payload.length > 0 || (f & FIN)) this.#processText(seg, seqAdd(seg.seq, 1), now);
       if (this.#closeWhenEstablished) {
         this.#closeWhenEstablished = false;
@@ -734,7 +774,7 @@ export class Tcb {
       if (state !== "ESTABLISHED" && state !== "FIN-WAIT-1" && state !== "FIN-WAIT-2") {
         // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; text is bogus.
         this.#drop(seg, "data-after-fin", now);
-        this.#ackNow = true;
+        this.#ackNow = this.#ackUrgent = true;
         return;
       }
       // Trim what we already have (§3.10.7.4: the "idealized segment").
@@ -755,7 +795,7 @@ export class Tcb {
       if (data.length > room) {
         data = data.subarray(0, room);
         fin = false;
-        this.#ackNow = true;
+        this.#ackNow = this.#ackUrgent = true;
       }
     }
     const finSeq = fin ? seqAdd(seq, data.length) : undefined;
@@ -769,7 +809,7 @@ export class Tcb {
         if (fillsGap) this.rcvNxt = this.#ooo.pull(this.rcvNxt, (d) => this.#deliver(d));
         this.#ackPending++;
         if (fillsGap || this.options.delayedAck === 0 || this.#ackPending >= 2) {
-          this.#ackNow = true;
+          this.#ackNow = this.#ackUrgent = true;
         } else if (this.#delAckAt === Infinity) {
           this.#delAckAt = now + this.options.delayedAck;
         }
@@ -777,7 +817,7 @@ export class Tcb {
       } else {
         // Out of order: hold it and send a duplicate ACK at once (RFC 5681 §4.2).
         this.#ooo.insert(seq, data);
-        this.#ackNow = true;
+        this.#ackNow = this.#ackUrgent = true;
       }
     }
 
@@ -789,7 +829,7 @@ export class Tcb {
       } else if (seqGt(this.#peerFinSeq, this.rcvNxt)) {
         // FIN beyond a hole: hold it until the gap fills; ACK what we have.
         this.#ooo.dropFrom(this.#peerFinSeq);
-        this.#ackNow = true;
+        this.#ackNow = this.#ackUrgent = true;
       } else {
         this.#peerFinSeq = undefined;
       }
@@ -799,13 +839,16 @@ export class Tcb {
   /** Eighth check: the peer's FIN is next in sequence (§3.10.7.4). */
   #finArrives(now: number): void {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
-    this.#ackNow = true; // a FIN is acknowledged at once
+    // A FIN is acknowledged at once. Into CLOSE-WAIT the application's close may carry
+    // the ACK (deferAck); into CLOSING or TIME-WAIT nothing of ours follows.
+    this.#ackNow = true;
     switch (this.#state) {
       case "SYN-RECEIVED":
       case "ESTABLISHED":
         this.#setState("CLOSE-WAIT", "rcv-fin", now);
         break;
       case "FIN-WAIT-1":
+        this.#ackUrgent = true;
         // Our FIN acknowledged too (Figure 12 variant, row 2) → TIME-WAIT at once;
         // otherwise both sides closed together → CLOSING (Figure 13).
         if (this.#finSent() && seqGt(this.sndUna, this.#finSeq)) {
@@ -813,8 +856,11 @@ export class Tcb {
         } else this.#setState("CLOSING", "rcv-fin", now);
         break;
       case "FIN-WAIT-2":
+        this.#ackUrgent = true;
         this.#enterTimeWait("rcv-fin", now);
         break;
+      default:
+        this.#ackUrgent = true;
     }
     // §3.10.7.4 eighth check: "signal the user 'connection closing'".
     this.#host.event({ type: "peer-closed", conn: this.id, now });

@@ -1,0 +1,142 @@
+/**
+ * Deferred ACKs (TcbHost.deferAck): the handshake's last ACK and the ACK of a FIN wait
+ * for the application's turn, so a reply in the same drain carries them, as Linux's
+ * "save one ACK" after a SYN,ACK with a write pending and its delayed ACK of a FIN
+ * (pingpong) do. Hosts that poll transmissions before events see the old traffic.
+ */
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { Endpoint } from "../../src/endpoint/endpoint.ts";
+import type { TcbEvent } from "../../src/tcb/events.ts";
+import { formatSegment } from "../../src/wire/rfc_notation.ts";
+
+const CLIENT = "10.0.0.1";
+const SERVER = "10.0.0.2";
+const MESSAGE = new Uint8Array(64).fill(0x61);
+
+type Order = "events-first" | "transmits-first";
+
+interface Run {
+  /** Every segment on the wire, "C" or "S" then its RFC notation, in order. */
+  wire: string[];
+  /** Final states: client, server. */
+  states: string[];
+  /** TSvals each side sent, in order. */
+  tsVals: { C: number[]; S: number[] };
+}
+
+/**
+ * One lifecycle (connect, 64 bytes each way, the client closes, the server closes in
+ * reply) with the given drain order; `reply: false` makes the applications silent
+ * (no data, no close in reply), to see the deferred ACK go out on its own.
+ */
+function lifecycle(order: Order, connections = 1, reply = true): Run {
+  const secret = new Uint8Array(16).fill(7);
+  const client = new Endpoint({ address: CLIENT, secret });
+  const server = new Endpoint({ address: SERVER, secret });
+  server.listen(80);
+  const wire: string[] = [];
+  const tsVals = { C: [] as number[], S: [] as number[] };
+  const buf = new Uint8Array(1024);
+  let now = 1;
+  const ids: number[] = [];
+  for (let i = 0; i < connections; i++) ids.push(client.connect(SERVER, 80, now));
+  const app = (ep: Endpoint, ev: TcbEvent, isClient: boolean) => {
+    if (!reply) return;
+    if (ev.type === "state-changed" && isClient && ev.to === "ESTABLISHED") {
+      ep.send(ev.conn, MESSAGE, now);
+    } else if (ev.type === "data") {
+      ep.readInto(ev.conn, buf, now);
+      if (isClient) ep.close(ev.conn, now);
+      else ep.send(ev.conn, MESSAGE, now);
+    } else if (ev.type === "peer-closed" && !isClient) {
+      ep.close(ev.conn, now);
+    }
+  };
+  const drain = (from: Endpoint, to: Endpoint, isClient: boolean): number => {
+    let moved = 0;
+    const events = () => {
+      for (let ev = from.pollEvent(); ev; ev = from.pollEvent()) {
+        moved++;
+        if (ev.type === "segment-sent") {
+          wire.push(`${isClient ? "C" : "S"} ${formatSegment(ev.segment)}`);
+          if (ev.segment.tsVal !== undefined) tsVals[isClient ? "C" : "S"].push(ev.segment.tsVal);
+        } else app(from, ev, isClient);
+      }
+    };
+    if (order === "events-first") events();
+    const out: Uint8Array[] = [];
+    for (let t = from.pollTransmit(); t; t = from.pollTransmit()) out.push(t.bytes.slice());
+    moved += out.length;
+    if (order === "transmits-first") events();
+    // Segment-sent events of a flush during pollTransmit come after the app's turn.
+    else events();
+    for (const b of out) to.handleDatagram(b, isClient ? CLIENT : SERVER, now);
+    return moved;
+  };
+  for (let round = 0; round < 50; round++) {
+    if (drain(client, server, true) + drain(server, client, false) === 0) {
+      now += 1;
+      client.handleTimeout(now);
+      server.handleTimeout(now);
+    }
+  }
+  const states = [client.state(ids[0]), server.connections().length === 0 ? "CLOSED" : "open"];
+  return { wire, states, tsVals };
+}
+
+/** The wire without sequence numbers, for comparing shapes. */
+function shape(wire: string[]): string[] {
+  return wire.map((w) =>
+    w.replace(/<SEQ=\d+>/, "").replace(/<ACK=\d+>/, "<ACK>").replace(/ $/, "")
+  );
+}
+
+Deno.test("deferred ACK: events first, the data carries the handshake's ACK and the FIN carries the FIN's", () => {
+  const run = lifecycle("events-first");
+  deepStrictEqual(shape(run.wire), [
+    "C <CTL=SYN>",
+    "S <ACK><CTL=SYN,ACK>",
+    "C <ACK><CTL=PSH,ACK><DATA=64>", // no pure ACK before it
+    "S <ACK><CTL=PSH,ACK><DATA=64>",
+    "C <ACK><CTL=FIN,ACK>",
+    "S <ACK><CTL=FIN,ACK>", // the ACK of the client's FIN rides on the server's FIN
+    "C <ACK><CTL=ACK>",
+  ]);
+  deepStrictEqual(run.states, ["TIME-WAIT", "CLOSED"]);
+});
+
+Deno.test("deferred ACK: transmissions polled before events give the classic nine segments", () => {
+  const run = lifecycle("transmits-first");
+  deepStrictEqual(shape(run.wire), [
+    "C <CTL=SYN>",
+    "S <ACK><CTL=SYN,ACK>",
+    "C <ACK><CTL=ACK>",
+    "C <ACK><CTL=PSH,ACK><DATA=64>",
+    "S <ACK><CTL=PSH,ACK><DATA=64>",
+    "C <ACK><CTL=FIN,ACK>",
+    "S <ACK><CTL=ACK>",
+    "S <ACK><CTL=FIN,ACK>",
+    "C <ACK><CTL=ACK>",
+  ]);
+  deepStrictEqual(run.states, ["TIME-WAIT", "CLOSED"]);
+});
+
+Deno.test("deferred ACK: with no reply the ACK still leaves in the same drain", () => {
+  const run = lifecycle("events-first", 1, false);
+  // SYN, SYN-ACK, then the pure ACK (flushed when pollTransmit ran out); nothing more.
+  deepStrictEqual(shape(run.wire), ["C <CTL=SYN>", "S <ACK><CTL=SYN,ACK>", "C <ACK><CTL=ACK>"]);
+});
+
+Deno.test("deferred ACK: a batch of SYN,ACKs delivered together, every reply carries its ACK", () => {
+  const run = lifecycle("events-first", 5);
+  const client = run.wire.filter((w) => w.startsWith("C "));
+  equal(client.filter((w) => w.endsWith("<CTL=ACK>")).length, 5, "only the final ACKs are pure");
+  equal(client.filter((w) => w.includes("DATA=64")).length, 5);
+  equal(run.wire.length, 5 * 7);
+  // Timestamps never go backwards on either side.
+  for (const side of ["C", "S"] as const) {
+    const ts = run.tsVals[side];
+    ok(ts.length > 0);
+    for (let i = 1; i < ts.length; i++) ok(ts[i] >= ts[i - 1], `${side} TSval went back`);
+  }
+});
