@@ -200,7 +200,7 @@ export class Endpoint {
 
   /** Live connections by (address id, ports) and by id: see conn_table.ts. */
   #byKey: PairTable<Conn>;
-  #byId = new PairTable<Conn>(undefined);
+  #byId = new PairTable<Conn>(0x1d5eed);
   #listeners = new Map<number, Listener>();
   #nextId: ConnId = 1;
 
