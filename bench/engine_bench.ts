@@ -168,16 +168,25 @@ export async function engineGroup(ctx: BenchContext): Promise<void> {
 
   const empty: { rate: number; segRate: number }[] = [];
   const withTw: number[][] = targets.map(() => []);
+  // No full GC between rounds: V8 then shrinks the young generation, and whichever
+  // variant ran first after it measured up to 2x slow while the heap grew back. The
+  // order also rotates, so no variant always follows the same one.
+  const variants = targets.length + 1;
   for (let r = 0; r < rounds; r++) {
-    // A fresh rig each round: "empty" means the table starts empty (it holds what
-    // the round itself leaves, under 1e5).
-    empty.push(measure(new LifecycleRig(), slice));
-    for (let k = 0; k < targets.length; k++) withTw[k].push(measure(filled[k], slice).rate);
+    for (let v = 0; v < variants; v++) {
+      const k = (r + v) % variants;
+      if (k === targets.length) {
+        // A fresh rig each round: "empty" means the table starts empty (it holds
+        // what the round itself leaves, under 1e5).
+        empty.push(measure(new LifecycleRig(), slice));
+      } else {
+        withTw[k].push(measure(filled[k], slice).rate);
+      }
+    }
     ctx.progress(
       `round ${r + 1}/${rounds}: empty ${Math.round(empty[r].rate)}, ` +
         targets.map((t, k) => `${t}: ${Math.round(withTw[k][r])}`).join(", ") + " lifecycles/s",
     );
-    ctx.gc();
   }
   const emptyRate = median(empty.map((e) => e.rate));
   const emptySegRate = median(empty.map((e) => e.segRate));
