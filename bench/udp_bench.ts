@@ -28,10 +28,17 @@
  * lever is fewer datagrams per lifecycle: the note on the lifecycle figure gives
  * the measured datagrams per lifecycle.
  *
- * Summary keys: `udpVsRawDatagrams` (segments/s over raw datagrams/s; target ≥ 0.8)
- * and `udpLifecyclesVsKernel` (target ≥ 1).
+ * Bulk transfer and lifecycles run twice when FFI is available (`--allow-ffi`,
+ * Linux): over `Deno.listenDatagram` ({@linkcode UdpTransport}) and over a libc
+ * socket ({@linkcode UdpFfiTransport}: synchronous `sendto`/`recvfrom`, ~1.6× the raw
+ * datagram rate), with raw datagrams over the FFI transport as its own ceiling.
  *
- * Run alone: `deno run -A bench/udp_bench.ts [--quick] [--sweep]`.
+ * Summary keys: `udpVsRawDatagrams` (segments/s over raw `Deno.listenDatagram`
+ * datagrams/s; target ≥ 0.8) and `udpLifecyclesVsKernel` (target ≥ 1), both for the
+ * transport `finwait listen/connect` use (FFI when available); `udpDeno*` and
+ * `udpFfi*` give each transport's figures.
+ *
+ * Run alone: `deno run -A bench/udp_bench.ts [--quick] [--sweep [--io=deno]]`.
  *
  * @module
  */
@@ -39,7 +46,17 @@ import type { BenchContext } from "./main.ts";
 import { kernelLifecycles } from "./kernel_bench.ts";
 import { Driver } from "../transports/driver.ts";
 import { UdpTransport } from "../transports/udp.ts";
+import { type UdpFfiOptions, UdpFfiTransport } from "../transports/udp_ffi.ts";
+import type { Transport } from "../transports/transport.ts";
 import type { ConnId } from "../src/tcb/events.ts";
+
+/** Which UDP transport a figure runs over: Deno's sockets, or libc's through FFI. */
+export type UdpIo = "deno" | "ffi";
+
+/** A fresh transport on 127.0.0.1, port 0. */
+function bindUdp(io: UdpIo, ffi?: UdpFfiOptions): Transport {
+  return io === "ffi" ? UdpFfiTransport.bind({ port: 0, ...ffi }) : UdpTransport.bind({ port: 0 });
+}
 
 const DATAGRAM = 1232;
 /** Lifecycles in flight, for the UDP transport and the kernel baseline alike. */
@@ -92,9 +109,11 @@ export async function rawDatagramRate(
 /** A bulk transfer over two UDP drivers: segments received per second (both sides). */
 export async function udpSegmentRate(
   seconds: number,
+  io: UdpIo = "deno",
+  ffi?: UdpFfiOptions,
 ): Promise<{ rate: number; mbps: number; rtx: number }> {
-  const server = new Driver({ transport: UdpTransport.bind({ port: 0 }), tcb: { msl: 100 } });
-  const client = new Driver({ transport: UdpTransport.bind({ port: 0 }), tcb: { msl: 100 } });
+  const server = new Driver({ transport: bindUdp(io, ffi), tcb: { msl: 100 } });
+  const client = new Driver({ transport: bindUdp(io, ffi), tcb: { msl: 100 } });
   const port = 5001;
   server.listen(port);
   const buf = new Uint8Array(64 * 1024);
@@ -130,17 +149,24 @@ export async function udpSegmentRate(
 }
 
 /** Lifecycles per second over two UDP drivers, `parallel` in flight. */
-export async function udpLifecycles(seconds: number, parallel = PARALLEL): Promise<number> {
-  return (await udpLifecycleRun(seconds, parallel)).rate;
+export async function udpLifecycles(
+  seconds: number,
+  parallel = PARALLEL,
+  io: UdpIo = "deno",
+  ffi?: UdpFfiOptions,
+): Promise<number> {
+  return (await udpLifecycleRun(seconds, parallel, io, ffi)).rate;
 }
 
 /** {@linkcode udpLifecycles} with the datagrams (both directions) each lifecycle took. */
 export async function udpLifecycleRun(
   seconds: number,
   parallel = PARALLEL,
+  io: UdpIo = "deno",
+  ffi?: UdpFfiOptions,
 ): Promise<{ rate: number; datagramsPerLifecycle: number }> {
-  const server = new Driver({ transport: UdpTransport.bind({ port: 0 }) });
-  const client = new Driver({ transport: UdpTransport.bind({ port: 0 }) });
+  const server = new Driver({ transport: bindUdp(io, ffi) });
+  const client = new Driver({ transport: bindUdp(io, ffi) });
   // 127 listener ports on the one socket: with the default 60 s TIME-WAIT, 4-tuples
   // repeat only after 127 × 16384 connections.
   const PORTS = 127;
@@ -184,6 +210,45 @@ export async function udpLifecycleRun(
   return { rate, datagramsPerLifecycle: done > 0 ? datagrams / done : NaN };
 }
 
+/**
+ * Raw datagrams through {@linkcode UdpFfiTransport} without an engine (as
+ * {@linkcode rawDatagramRate}: 1232 bytes, `window` in flight, self-clocked, one
+ * watchdog): the FFI transport's own ceiling, for `udpFfiVsRawFfiDatagrams`.
+ */
+export async function rawFfiDatagramRate(
+  seconds: number,
+  size = DATAGRAM,
+  window = 64,
+): Promise<number> {
+  const a = UdpFfiTransport.bind({ port: 0, ratePerMs: Infinity });
+  const b = UdpFfiTransport.bind({ port: 0, ratePerMs: Infinity });
+  const to = b.localAddress;
+  const msg = new Uint8Array(size);
+  let got = 0;
+  let sent = 0;
+  let seen = 0;
+  b.start({
+    datagram: () => {
+      got++;
+      sent++;
+      a.send(to, msg, 0);
+    },
+  });
+  a.start({ datagram: () => {} });
+  const t0 = performance.now();
+  for (; sent < window; sent++) a.send(to, msg, 0);
+  const watchdog = setInterval(() => {
+    if (got === seen) { for (let k = sent - got; k < window; k++, sent++) a.send(to, msg, 0); }
+    seen = got;
+  }, 50);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const rate = got / ((performance.now() - t0) / 1000);
+  clearInterval(watchdog);
+  await a.close();
+  await b.close();
+  return rate;
+}
+
 /** The UDP group for `deno task bench`. */
 export async function udpGroup(ctx: BenchContext): Promise<void> {
   const seconds = ctx.mode === "quick" ? 1.5 : 4;
@@ -217,30 +282,92 @@ export async function udpGroup(ctx: BenchContext): Promise<void> {
     note: `${PARALLEL} in parallel, ${run.datagramsPerLifecycle.toFixed(1)} datagrams each`,
   });
 
+  // The libc socket through FFI: what `finwait listen/connect` use when they can.
+  const ffi = UdpFfiTransport.available();
+  let rawFfi = NaN;
+  let segFfi = NaN;
+  let lifeFfi = NaN;
+  if (ffi) {
+    ctx.progress("raw FFI datagrams");
+    await rawFfiDatagramRate(0.3);
+    rawFfi = await rawFfiDatagramRate(seconds);
+    ctx.record({
+      name: "raw datagrams over the FFI transport, 1232 B, loopback",
+      value: rawFfi,
+      unit: "datagrams/s",
+    });
+    ctx.progress("FFI UDP transport: bulk transfer");
+    await udpSegmentRate(0.3, "ffi");
+    const s = await udpSegmentRate(seconds, "ffi");
+    segFfi = s.rate;
+    ctx.record({
+      name: "FFI UDP transport, bulk transfer, loopback",
+      value: s.rate,
+      unit: "segments/s",
+      note: `${s.mbps.toFixed(1)} MB/s of payload, ${s.rtx} retransmissions`,
+    });
+    ctx.progress("FFI UDP transport: lifecycles");
+    await udpLifecycles(0.3, PARALLEL, "ffi");
+    const r = await udpLifecycleRun(seconds, PARALLEL, "ffi");
+    lifeFfi = r.rate;
+    ctx.record({
+      name: "FFI UDP transport, lifecycles, loopback",
+      value: r.rate,
+      unit: "lifecycles/s",
+      note: `${PARALLEL} in parallel, ${r.datagramsPerLifecycle.toFixed(1)} datagrams each`,
+    });
+  }
+
   ctx.progress("kernel TCP lifecycles");
   await kernelLifecycles(0.3, PARALLEL);
   const kernel = await kernelLifecycles(seconds, PARALLEL);
   ctx.record({ name: "Deno over kernel TCP, loopback", value: kernel, unit: "lifecycles/s" });
 
-  ctx.summary("udpSegmentsPerSec", seg.rate);
-  ctx.summary("udpLifecyclesPerSec", life);
-  ctx.summary("udpVsRawDatagrams", seg.rate / raw);
-  ctx.summary("udpLifecyclesVsKernel", life / kernel);
+  // The headline keys follow the transport `finwait listen/connect` use by default.
+  const usedSeg = ffi ? segFfi : seg.rate;
+  const usedLife = ffi ? lifeFfi : life;
+  ctx.summary("udpSegmentsPerSec", usedSeg);
+  ctx.summary("udpLifecyclesPerSec", usedLife);
+  ctx.summary("udpVsRawDatagrams", usedSeg / raw);
+  ctx.summary("udpLifecyclesVsKernel", usedLife / kernel);
+  ctx.summary("udpDenoSegmentsPerSec", seg.rate);
+  ctx.summary("udpDenoLifecyclesPerSec", life);
+  ctx.summary("udpDenoVsRawDatagrams", seg.rate / raw);
+  ctx.summary("udpDenoLifecyclesVsKernel", life / kernel);
+  if (ffi) {
+    ctx.summary("udpFfiSegmentsPerSec", segFfi);
+    ctx.summary("udpFfiLifecyclesPerSec", lifeFfi);
+    ctx.summary("udpFfiVsRawDatagrams", segFfi / raw);
+    ctx.summary("udpFfiVsRawFfiDatagrams", segFfi / rawFfi);
+    ctx.summary("udpFfiLifecyclesVsKernel", lifeFfi / kernel);
+  }
   ctx.note(
     "one process, one core: both endpoints (or both sockets) share the event loop; " +
       "the targets are udpVsRawDatagrams ≥ 0.8 and udpLifecyclesVsKernel ≥ 1",
   );
+  ctx.note(
+    ffi
+      ? "udpSegmentsPerSec, udpLifecyclesPerSec, udpVsRawDatagrams and udpLifecyclesVsKernel " +
+        "are the FFI transport's (libc sendto/recvfrom, what finwait listen/connect use " +
+        "with --allow-ffi on Linux); the udpDeno* keys are Deno.listenDatagram's. The raw " +
+        "baseline stays raw Deno.listenDatagram; udpFfiVsRawFfiDatagrams divides by raw " +
+        "datagrams over the FFI transport instead"
+      : "FFI not available (needs Linux and --allow-ffi): every UDP key is " +
+        "Deno.listenDatagram's",
+  );
 }
 
 /** Both lifecycle figures side by side at several parallelisms (`--sweep`). */
-async function sweep(seconds: number): Promise<void> {
+async function sweep(seconds: number, io: UdpIo): Promise<void> {
   for (const parallel of [1, 8, 32, 64]) {
-    await udpLifecycles(0.3, parallel);
-    const udp = await udpLifecycles(seconds, parallel);
+    await udpLifecycles(0.3, parallel, io);
+    const udp = await udpLifecycles(seconds, parallel, io);
     await kernelLifecycles(0.3, parallel);
     const kernel = await kernelLifecycles(seconds, parallel);
     console.log(
-      `${parallel} in parallel: UDP ${udp.toFixed(0)}, kernel ${kernel.toFixed(0)} lifecycles/s, ` +
+      `${parallel} in parallel: UDP (${io}) ${udp.toFixed(0)}, kernel ${
+        kernel.toFixed(0)
+      } lifecycles/s, ` +
         `ratio ${(udp / kernel).toFixed(3)}`,
     );
   }
@@ -249,7 +376,8 @@ async function sweep(seconds: number): Promise<void> {
 if (import.meta.main) {
   const mode = Deno.args.includes("--quick") ? "quick" : "default";
   if (Deno.args.includes("--sweep")) {
-    await sweep(mode === "quick" ? 1 : 2);
+    const io = Deno.args.includes("--io=deno") || !UdpFfiTransport.available() ? "deno" : "ffi";
+    await sweep(mode === "quick" ? 1 : 2, io);
     Deno.exit(0);
   }
   const ctx: BenchContext = {

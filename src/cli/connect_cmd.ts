@@ -39,7 +39,8 @@ import {
 import { summarize } from "./listen_cmd.ts";
 import { Driver } from "../../transports/driver.ts";
 import { formatAddress } from "../../transports/transport.ts";
-import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
+import type { UdpImpairment } from "../../transports/udp.ts";
+import { bindUdp } from "../../transports/udp_ffi.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
 import { runNetTui, wantTui } from "./net_tui.ts";
 import type { PcapFile } from "./pcap_file.ts";
@@ -108,7 +109,7 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
       `Cannot connect: --bind ${formatAddress(bind.ip, bind.port)} cannot reach ${ip}`,
     );
   }
-  const transport = UdpTransport.bind({ hostname: bind.ip, port: bind.port, impair: s.impair });
+  const transport = bindUdp({ hostname: bind.ip, port: bind.port, impair: s.impair });
   const driver = new Driver({
     transport,
     tcb: { msl: s.msl * 1000 },

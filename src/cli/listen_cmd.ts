@@ -32,6 +32,7 @@ import {
 } from "./net_args.ts";
 import { Driver } from "../../transports/driver.ts";
 import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
+import { bindUdp } from "../../transports/udp_ffi.ts";
 import type { ConnId } from "../tcb/events.ts";
 import { runNetTui, wantTui } from "./net_tui.ts";
 import type { PcapFile } from "./pcap_file.ts";
@@ -66,7 +67,7 @@ export interface ListenHooks {
 
 /** Runs `listen` until `signal` aborts; resolves with the summary line. */
 export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<NetLine> {
-  const transport = UdpTransport.bind({
+  const transport = bindUdp({
     hostname: s.bind.ip,
     port: s.bind.port,
     impair: s.impair,

@@ -1,6 +1,7 @@
 /**
  * One conformance suite, run against every transport: the in-memory simulated
- * network and UDP on 127.0.0.1 (port 0). Each transport must move datagrams whole
+ * network and UDP on 127.0.0.1 (port 0), over Deno's sockets and (with FFI, on
+ * Linux) over libc's. Each transport must move datagrams whole
  * with the sender's address, copy what it keeps, drop and count oversize datagrams,
  * and, under the driver, carry a transfer and the full close, treat bad datagrams
  * as README "Two machines" says, and keep its memory bounded under a flood.
@@ -11,7 +12,8 @@
 import assert from "node:assert/strict";
 import { Driver, type DriverClock, realClock } from "../../transports/driver.ts";
 import { MemoryNetwork } from "../../transports/memory.ts";
-import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
+import { type UdpImpairment, type UdpOptions, UdpTransport } from "../../transports/udp.ts";
+import { UdpFfiTransport } from "../../transports/udp_ffi.ts";
 import type { Transport } from "../../transports/transport.ts";
 import { ACK, encode, newSegment, SYN } from "../../src/wire/segment.ts";
 import { addrSum } from "../../src/wire/checksum.ts";
@@ -74,20 +76,26 @@ const HARNESSES: Harness[] = [
   // The same sockets behind the user-space impairment (`--delay`): every datagram
   // waits in the seeded network for the driver's next poll, both directions.
   udpHarness("udp, impaired (delay 2 ms)", { seed: 1, delay: 2 }),
+  // libc's socket through FFI (`UdpFfiTransport`), when this run may use it.
+  ...(UdpFfiTransport.available() ? [udpHarness("udp ffi", undefined, UdpFfiTransport.bind)] : []),
 ];
 
-function udpHarness(name: string, impair?: UdpImpairment): Harness {
+function udpHarness(
+  name: string,
+  impair?: UdpImpairment,
+  bind: (opts: UdpOptions) => Transport = UdpTransport.bind,
+): Harness {
   return {
     name,
     make() {
       const extra: Transport[] = [];
       const clock = realClock();
-      const a = UdpTransport.bind({ hostname: "127.0.0.1", port: 0, impair });
+      const a = bind({ hostname: "127.0.0.1", port: 0, impair });
       return {
         a,
-        b: UdpTransport.bind({ hostname: "127.0.0.1", port: 0, impair }),
+        b: bind({ hostname: "127.0.0.1", port: 0, impair }),
         sameHostAsA() {
-          const t = UdpTransport.bind({ hostname: "127.0.0.1", port: 0, impair });
+          const t = bind({ hostname: "127.0.0.1", port: 0, impair });
           extra.push(t);
           return t;
         },
@@ -416,28 +424,35 @@ for (const h of HARNESSES) {
   });
 }
 
-Deno.test("udp: IPv6 peers and IPv4 peers meet on one dual-stack [::] socket", async () => {
-  const server = new Driver({ transport: UdpTransport.bind({ hostname: "::", port: 0 }) });
-  const port = portOf(server.transport.localAddress);
-  assert.equal(server.transport.localAddress, `[::]:${port}`);
-  server.listen(port);
-  server.onEvent((ev, d) => {
-    if (ev.type === "peer-closed") d.close(ev.conn);
+for (
+  const [name, bind] of [
+    ["udp", UdpTransport.bind],
+    ...(UdpFfiTransport.available() ? [["udp ffi", UdpFfiTransport.bind] as const] : []),
+  ] as const
+) {
+  Deno.test(`${name}: IPv6 peers and IPv4 peers meet on one dual-stack [::] socket`, async () => {
+    const server = new Driver({ transport: bind({ hostname: "::", port: 0 }) });
+    const port = portOf(server.transport.localAddress);
+    assert.equal(server.transport.localAddress, `[::]:${port}`);
+    server.listen(port);
+    server.onEvent((ev, d) => {
+      if (ev.type === "peer-closed") d.close(ev.conn);
+    });
+    const peers: string[] = [];
+    for (const [host, target] of [["::1", `[::1]:${port}`], ["127.0.0.1", `127.0.0.1:${port}`]]) {
+      const client = new Driver({ transport: bind({ hostname: host, port: 0 }) });
+      const conn = client.connect(target, port);
+      assert.ok(await client.until(() => client.endpoint.state(conn) === "ESTABLISHED", WAIT));
+      assert.ok(await server.until(() => server.endpoint.size === 1, WAIT));
+      peers.push(server.peerOf(server.endpoint.connections()[0])!);
+      client.close(conn);
+      assert.ok(await server.until(() => server.endpoint.size === 0, WAIT));
+      client.abort(conn);
+      await client.stop();
+    }
+    // IPv4 peers show as plain IPv4, not ::ffff:127.0.0.1.
+    assert.match(peers[0], /^\[::1\]:\d+$/);
+    assert.match(peers[1], /^127\.0\.0\.1:\d+$/);
+    await server.stop();
   });
-  const peers: string[] = [];
-  for (const [host, target] of [["::1", `[::1]:${port}`], ["127.0.0.1", `127.0.0.1:${port}`]]) {
-    const client = new Driver({ transport: UdpTransport.bind({ hostname: host, port: 0 }) });
-    const conn = client.connect(target, port);
-    assert.ok(await client.until(() => client.endpoint.state(conn) === "ESTABLISHED", WAIT));
-    assert.ok(await server.until(() => server.endpoint.size === 1, WAIT));
-    peers.push(server.peerOf(server.endpoint.connections()[0])!);
-    client.close(conn);
-    assert.ok(await server.until(() => server.endpoint.size === 0, WAIT));
-    client.abort(conn);
-    await client.stop();
-  }
-  // IPv4 peers show as plain IPv4, not ::ffff:127.0.0.1.
-  assert.match(peers[0], /^\[::1\]:\d+$/);
-  assert.match(peers[1], /^127\.0\.0\.1:\d+$/);
-  await server.stop();
-});
+}
