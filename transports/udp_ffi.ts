@@ -704,8 +704,22 @@ export function formatIpv6(a: Uint8Array): string {
  * {@linkcode UdpFfiTransport.available} and no user-space impairment is asked for,
  * else {@linkcode UdpTransport}. Throws a {@linkcode TransportError} as both do.
  */
-export function bindUdp(opts: UdpOptions = {}): UdpTransport | UdpFfiTransport {
-  if (opts.impair === undefined && UdpFfiTransport.available()) {
+export function bindUdp(
+  opts: UdpOptions = {},
+  io: "auto" | "deno" | "ffi" = "auto",
+): UdpTransport | UdpFfiTransport {
+  if (io === "ffi") {
+    if (opts.impair !== undefined) {
+      throw new TypeError("The user-space impairment runs on UdpTransport only, not over FFI");
+    }
+    if (!UdpFfiTransport.available()) {
+      throw new TransportError(
+        "permission",
+        "Cannot bind: --io ffi needs Linux and --allow-ffi (deno task finwait grants it)",
+      );
+    }
+  }
+  if (io !== "deno" && opts.impair === undefined && UdpFfiTransport.available()) {
     return UdpFfiTransport.bind({
       hostname: opts.hostname,
       port: opts.port,

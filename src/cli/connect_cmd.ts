@@ -24,6 +24,8 @@ import {
   impairmentNote,
   impairmentOf,
   impairOptions,
+  ioOf,
+  ioOption,
   type IpPort,
   isLoopback,
   lineWriter,
@@ -34,6 +36,7 @@ import {
   resolveHost,
   sizeArg,
   targetArg,
+  type UdpIo,
   withPcapFile,
 } from "./net_args.ts";
 import { summarize } from "./listen_cmd.ts";
@@ -64,6 +67,8 @@ export interface ConnectSettings {
   timeout?: number;
   /** Seeded user-space loss and delay on both directions (`--loss`, `--delay`). */
   impair?: UdpImpairment;
+  /** Which UDP sockets (`--io`). */
+  io?: UdpIo;
 }
 
 /** Hooks of {@linkcode runConnect}. */
@@ -109,7 +114,7 @@ export async function runConnect(s: ConnectSettings, hooks: ConnectHooks): Promi
       `Cannot connect: --bind ${formatAddress(bind.ip, bind.port)} cannot reach ${ip}`,
     );
   }
-  const transport = bindUdp({ hostname: bind.ip, port: bind.port, impair: s.impair });
+  const transport = bindUdp({ hostname: bind.ip, port: bind.port, impair: s.impair }, s.io);
   const driver = new Driver({
     transport,
     tcb: { msl: s.msl * 1000 },
@@ -346,6 +351,7 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
     .addOption(loss)
     .addOption(delay)
     .addOption(seed)
+    .addOption(ioOption())
     .option("--no-tui", "one line per event instead of the terminal UI")
     .option("--json", "one JSON object per line", false)
     .addHelpText(
@@ -377,6 +383,7 @@ export function registerConnect(prog: Command, out: (line: string) => void): voi
             timeout: o.timeout,
             pcap,
             impair: impairmentOf(o),
+            io: ioOf(o.io, impairmentOf(o) !== undefined),
           };
           return wantTui(o)
             ? runNetTui({

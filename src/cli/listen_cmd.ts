@@ -20,6 +20,8 @@ import {
   impairmentNote,
   impairmentOf,
   impairOptions,
+  ioOf,
+  ioOption,
   type IpPort,
   lineWriter,
   type NetControl,
@@ -28,6 +30,7 @@ import {
   pcapEncapOption,
   pcapOption,
   sizeArg,
+  type UdpIo,
   withPcapFile,
 } from "./net_args.ts";
 import { Driver } from "../../transports/driver.ts";
@@ -49,6 +52,8 @@ export interface ListenSettings {
   pcap?: PcapFile;
   /** Seeded user-space loss and delay on both directions (`--loss`, `--delay`). */
   impair?: UdpImpairment;
+  /** Which UDP sockets (`--io`). */
+  io?: UdpIo;
 }
 
 /** Hooks of {@linkcode runListen}. */
@@ -71,7 +76,7 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
     hostname: s.bind.ip,
     port: s.bind.port,
     impair: s.impair,
-  });
+  }, s.io);
   const driver = new Driver({
     transport,
     tcb: { msl: s.msl * 1000 },
@@ -282,6 +287,7 @@ export function registerListen(prog: Command, out: (line: string) => void): void
     .addOption(loss)
     .addOption(delay)
     .addOption(seed)
+    .addOption(ioOption())
     .option("--no-tui", "one line per event instead of the terminal UI")
     .option("--json", "one JSON object per line", false)
     .addHelpText(
@@ -309,6 +315,7 @@ export function registerListen(prog: Command, out: (line: string) => void): void
             msl: o.msl,
             pcap,
             impair: impairmentOf(o),
+            io: ioOf(o.io, impairmentOf(o) !== undefined),
           };
           if (wantTui(o)) {
             await runNetTui({

@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { intArg, lossArg, numberArg } from "./args.ts";
+import { UsageError } from "./trace_cmd.ts";
 import { parseIp } from "../wire/checksum.ts";
 import type { Cause, State } from "../tcb/state.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
@@ -365,6 +366,30 @@ export function impairOptions() {
       intArg("seed", 0, 2 ** 32 - 1),
     ).default(1),
   ] as const;
+}
+
+/** Which UDP sockets `listen` and `connect` use: see {@linkcode ioOption}. */
+export type UdpIo = "auto" | "deno" | "ffi";
+
+/**
+ * `--io`: `ffi` (libc sockets through Deno FFI, Linux: synchronous sendto/recvfrom,
+ * about twice the datagram rate), `deno` (`Deno.listenDatagram`), or `auto` (ffi
+ * when FFI is permitted on Linux and no impairment is asked for, else deno).
+ */
+export function ioOption() {
+  return new Option("--io <kind>", "UDP sockets: auto, deno (Deno.listenDatagram) or ffi (libc)")
+    .choices(["auto", "deno", "ffi"] as const)
+    .default("auto" as const);
+}
+
+/** `--io` checked against `--loss`/`--delay`, which run on the Deno sockets only. */
+export function ioOf(io: UdpIo, impaired: boolean): UdpIo {
+  if (io === "ffi" && impaired) {
+    throw new UsageError(
+      "--io ffi cannot be combined with --loss or --delay (they run on the Deno sockets: --io deno)",
+    );
+  }
+  return io;
 }
 
 /** The impairment asked for by `--loss` / `--delay` (undefined when neither was given). */

@@ -10,6 +10,7 @@ import {
   formatLine,
   impairmentNote,
   impairmentOf,
+  ioOf,
   sizeArg,
   targetArg,
 } from "../../src/cli/net_args.ts";
@@ -84,6 +85,35 @@ Deno.test("args: --loss, --delay and --seed parse on listen and connect; bad val
     impairmentNote({ seed: 3, loss: 0.1, delay: 20 }),
     /loss 10%, delay 20 ms, seed 3/,
   );
+});
+
+Deno.test("args: --io picks the UDP sockets; ffi with a user-space impairment is a usage error", async () => {
+  for (const name of ["listen", "connect"]) {
+    const prog = program(() => {}).exitOverride();
+    const cmd = prog.commands.find((c) => c.name() === name)!;
+    cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    cmd.action(() => {}); // parse only
+    const target = name === "connect" ? ["127.0.0.1:9811"] : [];
+    prog.parse([name, ...target], { from: "user" });
+    assert.equal((cmd.opts() as { io: string }).io, "auto");
+    prog.parse([name, ...target, "--io", "deno"], { from: "user" });
+    assert.equal((cmd.opts() as { io: string }).io, "deno");
+    assert.throws(() => prog.parse([name, ...target, "--io", "kernel"], { from: "user" }));
+  }
+  assert.equal(ioOf("ffi", false), "ffi");
+  assert.equal(ioOf("auto", true), "auto");
+  assert.throws(() => ioOf("ffi", true), /--io ffi cannot be combined with --loss/);
+  // bindUdp: deno always gives the Deno sockets; ffi the libc ones (FFI is granted here).
+  const { bindUdp, UdpFfiTransport } = await import("../../transports/udp_ffi.ts");
+  const { UdpTransport } = await import("../../transports/udp.ts");
+  const d = bindUdp({ port: 0 }, "deno");
+  assert.ok(d instanceof UdpTransport);
+  await d.close();
+  if (UdpFfiTransport.available()) {
+    const f = bindUdp({ port: 0 }, "ffi");
+    assert.ok(f instanceof UdpFfiTransport);
+    await f.close();
+  }
 });
 
 Deno.test("lines: a state change reads FROM → TO (cause) with byte counts", () => {
