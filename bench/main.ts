@@ -268,6 +268,8 @@ async function runChild(name: string, args: Args, gcExposed: boolean): Promise<C
       "--allow-env",
       "--allow-sys",
       "--allow-run",
+      // The UDP group measures the FFI transport too when the runner may use FFI.
+      ...(Deno.permissions.querySync({ name: "ffi" }).state === "granted" ? ["--allow-ffi"] : []),
       ...(gcExposed ? ["--v8-flags=--expose-gc"] : []),
       new URL(import.meta.url).pathname,
       `--child=${name}`,
