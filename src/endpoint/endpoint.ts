@@ -159,8 +159,7 @@ interface Listener {
   acceptQueue: ConnId[];
 }
 
-/** Extra per-connection bookkeeping the endpoint keeps beside each TCB. */
-/** The endpoint's record of a live connection; its TCB points back here (`owner`). */
+/** What the endpoint keeps beside each live TCB; the TCB points back here (`owner`). */
 interface Conn {
   tcb: Tcb;
   addrId: number;
