@@ -44,6 +44,15 @@ export interface WorldOptions {
   link?: Partial<LinkConfig>;
   /** Keep a log (default true); long benchmarks turn it off. */
   log?: boolean;
+  /**
+   * The order of the drain rule (README, "The run loop"): `"transmits-first"` (the
+   * default; traces show every ACK as RFC 9293's figures do) or `"events-first"`, as
+   * the real-time driver does, where hooks answer before transmissions are polled
+   * and the two deferrable ACKs ride on their replies (TcbHost.deferAck). Then a
+   * segment-sent entry of the log carries no datagram id: it is logged before its
+   * datagram is sent.
+   */
+  drain?: "transmits-first" | "events-first";
 }
 
 /** Called for every endpoint event; may issue commands on the endpoint. */
@@ -59,12 +68,15 @@ export class World {
   #actions: Action[] = [];
   #actionSeq = 0;
   #hooks: EventHook[] = [];
+  /** Datagram ids of the transmissions just polled, for their segment-sent events. */
   #sentIds: number[] = [];
+  #eventsFirst: boolean;
   #delivering: { id: number; copy: number; to: string } | undefined;
 
   constructor(opts: WorldOptions) {
     this.net = new SimNetwork({ seed: opts.seed, defaults: opts.link, recordEvents: true });
     this.#logOn = opts.log ?? true;
+    this.#eventsFirst = opts.drain === "events-first";
   }
 
   /** Adds an endpoint. */
@@ -156,36 +168,57 @@ export class World {
     while (busy) {
       busy = false;
       for (const [addr, ep] of this.endpoints) {
-        const ids = this.#sentIds;
-        ids.length = 0;
-        for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
-          ids.push(this.net.send(addr, t.to, t.bytes, this.now));
-          busy = true;
+        if (this.#eventsFirst) {
+          // Hooks answer first; their segments go out with this round's transmissions
+          // (and their segment-sent events are logged next round).
+          if (this.#events(addr, ep)) busy = true;
+          if (this.#transmits(addr, ep)) busy = true;
+        } else {
+          // Commands the hooks issue come out on the next round.
+          if (this.#transmits(addr, ep)) busy = true;
+          if (this.#events(addr, ep)) busy = true;
         }
-        // Log every event first (segment-sent events match the transmits in order),
-        // then run hooks: commands they issue come out on the next round.
-        const evs: TcbEvent[] = [];
-        for (let ev = ep.pollEvent(); ev; ev = ep.pollEvent()) evs.push(ev);
-        if (evs.length > 0) busy = true;
-        let k = 0;
-        for (const ev of evs) {
-          if (!this.#logOn) break;
-          const entry: WorldEntry = { kind: "event", at: this.now, node: addr, event: ev };
-          if (ev.type === "segment-sent" && k < ids.length) entry.datagram = ids[k++];
-          // Tie the arrival (or the codec's refusal of it) to the datagram it came in.
-          const dv = this.#delivering;
-          const arrival = ev.type === "segment-received" ||
-            (ev.type === "segment-dropped" && ev.segment === undefined);
-          if (dv && dv.to === addr && arrival) {
-            entry.datagram = dv.id;
-            entry.copy = dv.copy;
-          }
-          this.log.push(entry);
-        }
-        for (const ev of evs) for (const h of this.#hooks) h(addr, ev, ep, this);
       }
       this.#drainNet();
     }
+  }
+
+  /** Sends what `ep` has queued; returns whether there was any. */
+  #transmits(addr: string, ep: Endpoint): boolean {
+    const ids = this.#sentIds;
+    ids.length = 0;
+    for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+      ids.push(this.net.send(addr, t.to, t.bytes, this.now));
+    }
+    return ids.length > 0;
+  }
+
+  /** Logs `ep`'s events, then runs the hooks on them; returns whether there were any. */
+  #events(addr: string, ep: Endpoint): boolean {
+    const evs: TcbEvent[] = [];
+    for (let ev = ep.pollEvent(); ev; ev = ep.pollEvent()) evs.push(ev);
+    if (evs.length === 0) return false;
+    if (this.#logOn) {
+      // Transmissions first: the segment-sent events match the datagrams just sent,
+      // in order.
+      const ids = this.#eventsFirst ? [] : this.#sentIds;
+      let k = 0;
+      for (const ev of evs) {
+        const entry: WorldEntry = { kind: "event", at: this.now, node: addr, event: ev };
+        if (ev.type === "segment-sent" && k < ids.length) entry.datagram = ids[k++];
+        // Tie the arrival (or the codec's refusal of it) to the datagram it came in.
+        const dv = this.#delivering;
+        const arrival = ev.type === "segment-received" ||
+          (ev.type === "segment-dropped" && ev.segment === undefined);
+        if (dv && dv.to === addr && arrival) {
+          entry.datagram = dv.id;
+          entry.copy = dv.copy;
+        }
+        this.log.push(entry);
+      }
+    }
+    for (const ev of evs) for (const h of this.#hooks) h(addr, ev, ep, this);
+    return true;
   }
 
   #drainNet(): void {

@@ -44,6 +44,8 @@ export interface LossyRunOptions {
   limit?: number;
   /** Congestion control of both sides (default the engine's, "newreno"). */
   congestionControl?: CongestionControlKind;
+  /** The drain order (World `drain`): events first lets deferred ACKs ride on replies. */
+  drain?: "transmits-first" | "events-first";
 }
 
 /**
@@ -170,6 +172,7 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
 
   const world = new World({
     seed,
+    drain: opts.drain,
     link: {
       loss,
       corrupt: loss / 10,
@@ -249,13 +252,31 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
     if (got.length > 0) s.received.push(got);
   };
 
+  // With events polled first, half of the application's reactions happen at once,
+  // inside the event hook (the ACK the engine deferred then rides on them); the rest
+  // after a random gap, as always.
+  const eventsFirst = opts.drain === "events-first";
+  let inHook = false;
+  const after = (
+    s: Side,
+    gap: number,
+    label: string,
+    run: (ep: Endpoint, now: number) => void,
+  ) => {
+    if (eventsFirst && inHook && rng.int(2) === 0) {
+      run(world.endpoints.get(s.addr)!, world.now);
+    } else {
+      world.at(world.now + gap, s.addr, label, run);
+    }
+  };
+
   /** Writes `chunks` one by one at random gaps, then calls `done`. */
   const write = (s: Side, chunks: Uint8Array[], done: () => void) => {
     let i = 0;
     let off = 0;
     const next = () => {
       if (i >= chunks.length) return done();
-      world.at(world.now + rng.int(30), s.addr, "", (ep, now) => {
+      after(s, rng.int(30), "", (ep, now) => {
         const st = ep.state(s.conn!);
         if (st !== "ESTABLISHED" && st !== "CLOSE-WAIT") return; // gave up: stop writing
         const c = chunks[i].subarray(off);
@@ -275,7 +296,7 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
   const scheduleClose = (s: Side, at: number, how: "close" | "shutdown") => {
     if (how === "close") s.closeScheduled = true;
     else s.shutdownScheduled = true;
-    world.at(at, s.addr, how, (ep, now) => {
+    after(s, at - world.now, how, (ep, now) => {
       if (!alive(s)) return;
       drainReads(s, now); // never close with unread data: that would be an abort (RST)
       if (how === "close") {
@@ -335,6 +356,15 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
   };
 
   world.onEvent((node, ev: TcbEvent, ep) => {
+    inHook = true;
+    try {
+      onEvent(node, ev, ep);
+    } finally {
+      inHook = false;
+    }
+  });
+
+  function onEvent(node: string, ev: TcbEvent, ep: Endpoint): void {
     const s = bySide(node);
     switch (ev.type) {
       case "state-changed":
@@ -381,7 +411,7 @@ export function runLossyClose(opts: LossyRunOptions): LossyRunResult {
         s.closedAt = ev.now;
         break;
     }
-  });
+  }
 
   world.act(A_ADDR, "connect", (ep, now) => {
     a.conn = ep.connect(B_ADDR, PORT, now);
