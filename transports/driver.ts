@@ -15,10 +15,16 @@
  * - Peers are mapped onto the endpoint's address space by a {@linkcode PeerTable}
  *   (see `peers.ts`): the endpoint uses zero-address checksums, so the mapping never
  *   shows on the wire.
+ * - Per connection the driver keeps 16 bytes of typed arrays (its peer slot and
+ *   4-tuple ports: `ConnSlots`), learned without `info()`: an active open's local port
+ *   from `endpoint.localPortOf`, a passive open's ports from the SYN that made it. In
+ *   TIME-WAIT only
+ *   the slot stays (its ACKs must reach that peer, so the slot is not recycled) until
+ *   TIME-WAIT → CLOSED.
  * - Bad datagrams are dropped and counted: too short for a TCP header (here), bad
  *   checksum or malformed (the endpoint, `endpoint.stats`), oversize (the transport),
- *   or from a new source while their 4-tuple belongs to a live connection of another
- *   peer (a NAT rebinding or a spoof: here, `unexpectedSource`). Segments for no
+ *   or from a new source while their 4-tuple belongs to a live connection (not yet in
+ *   TIME-WAIT) of another peer (a NAT rebinding or a spoof: here, `unexpectedSource`). Segments for no
  *   connection get the RST of RFC 9293 §3.10.7.1, at most `rstPerSource` per second
  *   per source host on top of the endpoint's global `rstLimit`.
  * - With a {@linkcode realClock} of another speed it runs the in-memory network in
@@ -60,6 +66,7 @@ import {
 } from "../src/endpoint/endpoint.ts";
 import type { ConnId, TcbEvent } from "../src/tcb/events.ts";
 import type { TcbOptions } from "../src/tcb/options.ts";
+import { idHigh, PairTable, portsKey } from "../src/endpoint/conn_table.ts";
 import { ACK, RST, SYN } from "../src/wire/segment.ts";
 import { LOCAL_VIRTUAL_ADDRESS, PeerTable, SourceLimiter } from "./peers.ts";
 import { hostOf, type Transport } from "./transport.ts";
@@ -132,11 +139,6 @@ export type DriverListener = (ev: TcbEvent, driver: Driver) => void;
 /** TCP header (20) and timestamps (12): what a data segment adds to its payload. */
 export const SEGMENT_OVERHEAD = 32;
 
-interface ConnPeer {
-  slot: number;
-  tuple: string;
-}
-
 interface Waiter {
   pred: () => boolean;
   resolve: (ok: boolean) => void;
@@ -161,10 +163,18 @@ export class Driver {
   #limiter: SourceLimiter;
   #listeners: DriverListener[] = [];
   #afterDrain: ((driver: Driver) => void)[] = [];
-  #conns = new Map<ConnId, ConnPeer>();
-  /** "host|remotePort|localPort" of live connections → their slot. */
-  #tuples = new Map<string, number>();
+  /** Per-connection records (slot, ports), TIME-WAIT included: see {@linkcode ConnSlots}. */
+  #conns: ConnSlots;
+  /**
+   * (host key, ports) of connections not yet in TIME-WAIT → their slot: who owns a
+   * 4-tuple, for the unexpected-source check. Keyed by a seeded hash of the host
+   * (without the UDP port; verified on a hit), so it holds no strings.
+   */
+  #tuples: PairTable<number>;
+  #hostSeed: number;
   #inputSlot = -1;
+  /** The ports (remote, local) of the SYN being handled as an input, else 0. */
+  #inputSyn = 0;
   /** Slots whose last connection closed during this drain: freed once it is done. */
   #released: number[] = [];
   #draining = false;
@@ -182,6 +192,10 @@ export class Driver {
     this.#clock = opts.clock ?? realClock();
     this.peers = new PeerTable(opts.maxPeers);
     this.#limiter = new SourceLimiter(opts.rstPerSource ?? 10);
+    const seeds = crypto.getRandomValues(new Int32Array(2));
+    this.#hostSeed = seeds[0];
+    this.#conns = new ConnSlots(seeds[1]);
+    this.#tuples = new PairTable<number>(seeds[0] ^ seeds[1]);
     const mss = opts.transport.maxDatagram - SEGMENT_OVERHEAD;
     this.endpoint = new Endpoint({
       ...opts.endpoint,
@@ -254,7 +268,9 @@ export class Driver {
       this.peers.freeIfUnused(slot);
       throw e;
     }
-    this.#register(conn, slot);
+    if (this.#conns.find(conn) < 0) {
+      this.#add(conn, slot, portsKey(port, this.endpoint.localPortOf(conn)));
+    }
     this.#after(now, slot);
     return conn;
   }
@@ -301,8 +317,8 @@ export class Driver {
 
   /** The transport address of connection `conn`'s peer. */
   peerOf(conn: ConnId): string | undefined {
-    const p = this.#conns.get(conn);
-    return p === undefined ? undefined : this.peers.address(p.slot);
+    const i = this.#conns.find(conn);
+    return i < 0 ? undefined : this.peers.address(this.#conns.slotAt(i));
   }
 
   /** The endpoint's snapshot of `conn` (its `remoteAddress` is the synthetic one). */
@@ -367,9 +383,12 @@ export class Driver {
       // is a NAT rebinding or a spoof; anything but a SYN is dropped, not reset.
       const syn = (bytes[13] & (SYN | ACK | RST)) === SYN;
       if (!syn && this.#tuples.size > 0) {
-        const key = `${hostOf(from)}|${(bytes[0] << 8) | bytes[1]}|${(bytes[2] << 8) | bytes[3]}`;
-        const owner = this.#tuples.get(key);
-        if (owner !== undefined && owner !== slot) {
+        const ports = portsKey((bytes[0] << 8) | bytes[1], (bytes[2] << 8) | bytes[3]);
+        const owner = this.#tuples.get(hostKey(from, this.#hostSeed), ports);
+        if (
+          owner !== undefined && owner !== slot &&
+          hostOf(this.peers.address(owner)) === hostOf(from)
+        ) {
           this.stats.unexpectedSource++;
           this.#checkWaiters();
           return;
@@ -383,8 +402,14 @@ export class Driver {
       }
     }
     const now = this.#clock.now();
+    const outerSyn = this.#inputSyn;
+    // A SYN may open a passive connection: its first event takes these ports.
+    this.#inputSyn = (bytes[13] & (SYN | ACK | RST)) === SYN
+      ? portsKey((bytes[0] << 8) | bytes[1], (bytes[2] << 8) | bytes[3])
+      : 0;
     this.endpoint.handleDatagram(bytes, this.peers.virtual(slot), now);
     this.#after(now, slot);
+    this.#inputSyn = outerSyn;
   }
 
   #onTimer = (): void => {
@@ -462,33 +487,71 @@ export class Driver {
     const conn = ev.conn;
     if (conn !== undefined) {
       if (ev.type === "closed") this.#unregister(conn);
-      else if (!this.#conns.has(conn)) this.#register(conn, -1);
+      else {
+        let i = this.#conns.find(conn);
+        if (i < 0) {
+          this.#adopt(conn, ev);
+          i = this.#conns.find(conn);
+        }
+        // In TIME-WAIT a connection keeps only its slot (the peer its ACKs go to, not
+        // to be recycled): its 4-tuple is no longer guarded against other sources.
+        if (ev.type === "state-changed" && ev.to === "TIME-WAIT") this.#dropTuple(i);
+      }
     }
     const ls = this.#listeners;
     for (let i = 0; i < ls.length; i++) ls[i](ev, this);
   }
 
-  #register(conn: ConnId, slotHint: number): void {
-    if (this.#conns.has(conn)) return;
+  /**
+   * A connection the driver did not open: normally the passive open of the SYN being
+   * handled (its first event: CLOSED → LISTEN), whose ports and slot are the input's.
+   * Anything else (a connection opened on the endpoint directly) asks `info()`.
+   */
+  #adopt(conn: ConnId, ev: TcbEvent): void {
+    if (
+      this.#inputSyn !== 0 && this.#inputSlot >= 0 && ev.type === "state-changed" &&
+      (ev.to === "LISTEN" || (ev.to === "SYN-RECEIVED" && ev.from === "LISTEN"))
+    ) {
+      const ports = this.#inputSyn;
+      this.#inputSyn = 0; // one SYN opens one connection
+      this.#add(conn, this.#inputSlot, ports);
+      return;
+    }
     const info = this.endpoint.info(conn);
     let slot = info ? this.peers.slotOfVirtual(info.remoteAddress) : -1;
-    if (slot < 0) slot = slotHint >= 0 ? slotHint : this.#inputSlot;
+    if (slot < 0) slot = this.#inputSlot;
     if (slot < 0) throw new Error(`Bug: connection ${conn} has no peer`);
-    const tuple = info
-      ? `${hostOf(this.peers.address(slot))}|${info.remotePort}|${info.localPort}`
-      : "";
-    this.#conns.set(conn, { slot, tuple });
-    if (tuple) this.#tuples.set(tuple, slot);
+    this.#add(conn, slot, info ? portsKey(info.remotePort, info.localPort) : 0);
+  }
+
+  /** Records `conn` on `slot`; `ports` (remote, local) is 0 while unknown. */
+  #add(conn: ConnId, slot: number, ports: number): void {
+    this.#conns.add(conn, slot, ports);
+    if ((ports & 0xffff) !== 0) {
+      this.#tuples.set(hostKey(this.peers.address(slot), this.#hostSeed), ports, slot);
+    }
     this.peers.retain(slot);
   }
 
+  /** Stops claiming record `i`'s 4-tuple (it closed or entered TIME-WAIT). */
+  #dropTuple(i: number): void {
+    const ports = this.#conns.portsAt(i);
+    if ((ports & 0xffff) === 0) return;
+    const slot = this.#conns.slotAt(i);
+    const host = hostKey(this.peers.address(slot), this.#hostSeed);
+    // Another peer on the same host may have claimed the same ports since.
+    if (this.#tuples.get(host, ports) === slot) this.#tuples.delete(host, ports);
+    this.#conns.setPorts(i, 0);
+  }
+
   #unregister(conn: ConnId): void {
-    const p = this.#conns.get(conn);
-    if (!p) return;
-    this.#conns.delete(conn);
-    if (p.tuple && this.#tuples.get(p.tuple) === p.slot) this.#tuples.delete(p.tuple);
-    this.peers.release(p.slot);
-    this.#released.push(p.slot);
+    const i = this.#conns.find(conn);
+    if (i < 0) return;
+    const slot = this.#conns.slotAt(i);
+    this.#dropTuple(i);
+    this.#conns.removeAt(i);
+    this.peers.release(slot);
+    this.#released.push(slot);
   }
 
   #runAfterDrain(now: number): void {
@@ -527,5 +590,154 @@ export class Driver {
       return;
     }
     this.#timer = this.#clock.setTimer(this.#onTimer, Math.max(0, at - this.#clock.now()));
+  }
+}
+
+/**
+ * A seeded FNV-1a hash of the host part of a transport address (what `hostOf`
+ * returns), in 31 bits: the first key word of the 4-tuple index, with no substring.
+ */
+function hostKey(address: string, seed: number): number {
+  let start = 0;
+  let end = address.length;
+  if (address.charCodeAt(0) === 0x5b /* [ */) {
+    start = 1;
+    const close = address.indexOf("]");
+    if (close >= 0) end = close;
+  } else {
+    const colon = address.lastIndexOf(":");
+    if (colon >= 0) end = colon;
+  }
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = start; i < end; i++) {
+    h ^= address.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h & 0x7fffffff;
+}
+
+const EMPTY = -1;
+
+/**
+ * The driver's per-connection records: connection id → peer slot and the 4-tuple's
+ * ports (0 once in TIME-WAIT, or while an active open's local port is unknown). Open
+ * addressing over four `Int32Array`s (16 bytes a bucket, at most half full), linear
+ * probing with backward-shift deletion, as {@linkcode PairTable}: no object, string
+ * or `Map` entry per connection, so a million connections in TIME-WAIT cost the
+ * driver 32–64 bytes each, and insert/delete churn leaves no garbage (see
+ * `conn_table.ts` on `Map`s that keep their obsolete backing stores alive).
+ */
+class ConnSlots {
+  #hi: Int32Array;
+  #lo: Int32Array;
+  #slot: Int32Array;
+  #ports: Int32Array;
+  #mask: number;
+  #size = 0;
+  #seed: number;
+
+  constructor(seed: number, capacity = 64) {
+    this.#seed = seed | 0;
+    this.#hi = new Int32Array(capacity).fill(EMPTY);
+    this.#lo = new Int32Array(capacity);
+    this.#slot = new Int32Array(capacity);
+    this.#ports = new Int32Array(capacity);
+    this.#mask = capacity - 1;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The bucket of connection `id`, or -1 (valid until the next `add` or `removeAt`). */
+  find(id: ConnId): number {
+    const hi = idHigh(id);
+    if (hi < 0) return -1;
+    const lo = id | 0;
+    const keys = this.#hi;
+    const mask = this.#mask;
+    for (let i = this.#home(hi, lo, mask);; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === EMPTY) return -1;
+      if (k === hi && this.#lo[i] === lo) return i;
+    }
+  }
+
+  slotAt(i: number): number {
+    return this.#slot[i];
+  }
+
+  portsAt(i: number): number {
+    return this.#ports[i];
+  }
+
+  setPorts(i: number, ports: number): void {
+    this.#ports[i] = ports;
+  }
+
+  /** Adds connection `id` (not present). */
+  add(id: ConnId, slot: number, ports: number): void {
+    const hi = idHigh(id);
+    if (hi < 0) throw new RangeError(`Invalid connection id ${id}`);
+    if ((this.#size + 1) * 2 > this.#hi.length) this.#grow();
+    this.#put(hi, id | 0, slot, ports);
+    this.#size++;
+  }
+
+  /** Removes bucket `i` (from `find`). */
+  removeAt(i: number): void {
+    const hi = this.#hi;
+    const lo = this.#lo;
+    const sl = this.#slot;
+    const po = this.#ports;
+    const mask = this.#mask;
+    for (let j = (i + 1) & mask; hi[j] !== EMPTY; j = (j + 1) & mask) {
+      const home = this.#home(hi[j], lo[j], mask);
+      const movable = i <= j ? home <= i || home > j : home <= i && home > j;
+      if (movable) {
+        hi[i] = hi[j];
+        lo[i] = lo[j];
+        sl[i] = sl[j];
+        po[i] = po[j];
+        i = j;
+      }
+    }
+    hi[i] = EMPTY;
+    this.#size--;
+  }
+
+  #put(hi: number, lo: number, slot: number, ports: number): void {
+    const keys = this.#hi;
+    const mask = this.#mask;
+    let i = this.#home(hi, lo, mask);
+    while (keys[i] !== EMPTY) i = (i + 1) & mask;
+    keys[i] = hi;
+    this.#lo[i] = lo;
+    this.#slot[i] = slot;
+    this.#ports[i] = ports;
+  }
+
+  #home(hi: number, lo: number, mask: number): number {
+    let h = Math.imul((lo ^ this.#seed) ^ Math.imul(hi + this.#seed, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 15;
+    return h & mask;
+  }
+
+  #grow(): void {
+    const hi = this.#hi;
+    const lo = this.#lo;
+    const sl = this.#slot;
+    const po = this.#ports;
+    const cap = hi.length * 2;
+    this.#hi = new Int32Array(cap).fill(EMPTY);
+    this.#lo = new Int32Array(cap);
+    this.#slot = new Int32Array(cap);
+    this.#ports = new Int32Array(cap);
+    this.#mask = cap - 1;
+    for (let i = 0; i < hi.length; i++) {
+      if (hi[i] !== EMPTY) this.#put(hi[i], lo[i], sl[i], po[i]);
+    }
   }
 }

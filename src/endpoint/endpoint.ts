@@ -558,6 +558,16 @@ export class Endpoint {
     return this.#tw.size > 0 && this.#tw.findConn(id) >= 0 ? "TIME-WAIT" : "CLOSED";
   }
 
+  /**
+   * The local port of connection `id` while it has a full TCB (not in compact
+   * TIME-WAIT), else -1. One lookup, no allocation: for drivers that index their
+   * own per-connection state by 4-tuple (`info()` builds a whole snapshot).
+   */
+  localPortOf(id: ConnId): number {
+    const c = this.#conn(id);
+    return c ? c.tcb.localPort : -1;
+  }
+
   /** Ids of every live connection (any state but CLOSED), compact TIME-WAIT included. */
   connections(): ConnId[] {
     const ids: ConnId[] = [];
