@@ -5,6 +5,7 @@ import {
   TimeWaitLog,
   TimeWaitTable,
 } from "../../src/endpoint/time_wait.ts";
+import { prng as rng } from "../_helpers/prng.ts";
 
 const MSL2 = 60_000;
 
@@ -36,18 +37,6 @@ function order(tw: TimeWaitTable): number[] {
   const out: number[] = [];
   tw.forEach((i) => out.push(tw.connId(i)));
   return out;
-}
-
-/** mulberry32, so a failing run names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---- the table -------------------------------------------------------------------

@@ -1,17 +1,6 @@
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { TimerWheel } from "../../src/time/timer_wheel.ts";
-
-/** mulberry32: a small seeded PRNG so a failing run can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../_helpers/prng.ts";
 
 function collect(wheel: TimerWheel, now: number): number[] {
   const ids: number[] = [];

@@ -10,6 +10,7 @@ import {
   sum16,
   SYN,
 } from "../../src/wire/mod.ts";
+import { prng } from "../_helpers/prng.ts";
 
 /** The textbook definition, one word at a time with a full fold at the end. */
 function referenceChecksum(bytes: Uint8Array, initial = 0): number {
@@ -198,18 +199,6 @@ Deno.test("formatIp: dotted quad and RFC 5952 canonical IPv6; parse round trip",
   equal(formatIp(parseIp("2001:db8:0:1:1:1:1:1")!), "2001:db8:0:1:1:1:1:1"); // one zero stays
   throws(() => formatIp(new Uint8Array(6)), /Cannot format an address of 6 bytes/);
 });
-
-/** mulberry32: a tiny seeded PRNG so every failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Checks sum16 over `bytes[start..end)` against the reference, and the partial-sum contract. */
 function assertSum(bytes: Uint8Array, start: number, end: number, initial: number, what: string) {

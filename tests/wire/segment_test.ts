@@ -23,21 +23,10 @@ import {
   SYN,
   URG,
 } from "../../src/wire/mod.ts";
+import { prng } from "../_helpers/prng.ts";
 
 const SUM_V4 = addrSum(parseIp("192.0.2.1")!, parseIp("198.51.100.7")!);
 const SUM_V6 = addrSum(parseIp("2001:db8::1")!, parseIp("2001:db8:ffff::2")!);
-
-/** mulberry32: a tiny seeded PRNG so every failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytesOf(n: number, start = 0): Uint8Array {
   const b = new Uint8Array(n);
