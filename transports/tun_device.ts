@@ -10,10 +10,12 @@
  * the caller reads until `EAGAIN` (one wake-up, many packets), then waits again.
  * {@linkcode TunDevice.close} writes the eventfd, so a pending poll returns at once.
  *
- * Only this file touches libc; `tun.ts` builds the transport on it.
+ * Only this file (with `libc.ts`, which loads it) touches libc; `tun.ts` builds the
+ * transport on it.
  *
  * @module
  */
+import { errno, type Libc, loadLibc } from "./libc.ts";
 
 /** Why the device could not be opened or configured; `message` is one line for the user. */
 export type TunErrorKind =
@@ -77,28 +79,9 @@ export const ERRNO = {
   EINVAL: 22,
 } as const;
 
-const SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  // Runs on a blocking-pool thread: the event loop goes on while it waits.
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
-let libc: Libc | undefined;
-let errnoView: Deno.UnsafePointerView | undefined;
-
 function load(): Libc {
-  if (libc) return libc;
   try {
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    return loadLibc();
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
       throw new TunError(
@@ -110,14 +93,6 @@ function load(): Libc {
     const msg = e instanceof Error ? e.message : String(e);
     throw new TunError("no-libc", `Cannot open a TUN device: cannot load libc.so.6 (${msg})`);
   }
-  return libc;
-}
-
-/** errno of the last failed libc call on this thread (glibc's `__errno_location`). */
-function errno(): number {
-  const c = load();
-  errnoView ??= new Deno.UnsafePointerView(c.__errno_location()!);
-  return errnoView.getInt32();
 }
 
 const encoder = new TextEncoder();

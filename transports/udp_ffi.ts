@@ -69,6 +69,7 @@ import {
   type TransportStats,
 } from "./transport.ts";
 import { TransportError, type UdpOptions, UdpTransport } from "./udp.ts";
+import { errno, type Libc, loadLibc } from "./libc.ts";
 
 /** Settings of {@linkcode UdpFfiTransport.bind}. */
 export interface UdpFfiOptions {
@@ -124,55 +125,21 @@ const LENGTHS: bigint[] = [];
 /** Entries in each address cache (destinations; sources). */
 const ADDRESS_CACHE = 4096;
 
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  // ssize_t results fit an i32: a datagram is at most 64 KiB.
-  sendto: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
-    result: "i32",
-  },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "i32",
-  },
-  close: { parameters: ["i32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  // Runs on a blocking-pool thread: the event loop goes on while it waits.
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
-let libc: Libc | undefined;
 let libcFailed = false;
-let errnoView: Deno.UnsafePointerView | undefined;
 
+/** libc, or undefined when it cannot be used here (not Linux, no FFI permission). */
 function load(): Libc | undefined {
-  if (libc || libcFailed) return libc;
+  if (libcFailed) return undefined;
   try {
     if (Deno.build.os !== "linux") throw new Error("not Linux");
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
       throw new Error("no FFI permission");
     }
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-    errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
+    return loadLibc();
   } catch {
     libcFailed = true;
+    return undefined;
   }
-  return libc;
-}
-
-/**
- * errno of the last failed libc call. Synchronous FFI calls run on the JS thread, so
- * its thread-local errno is the one read (glibc's `__errno_location`, cached).
- */
-function errno(): number {
-  return errnoView!.getInt32();
 }
 
 /** A {@linkcode Transport} over one libc UDP socket. */
