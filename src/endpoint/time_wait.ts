@@ -1010,25 +1010,9 @@ export class TimeWaitTable {
 
   /** The index of the record for this 4-tuple, or -1. */
   lookup(addrId: number, localPort: number, remotePort: number): number {
-    const addr = addrId >>> 0;
     const ports = (((localPort & 0xffff) << 16) | (remotePort & 0xffff)) >>> 0;
-    const index = this.#index;
-    const mask = this.#mask;
-    const r = this.#rec;
-    let s = hashKey(addr, ports, this.#seed) & mask;
-    let d = 0;
-    for (let v = index[s]; v !== EMPTY; v = index[s]) {
-      const vd = v >>> IDX_BITS;
-      // Only an entry with our home slot (same probe distance here) can be ours.
-      if (vd === d || vd === DIST_SAT) {
-        const p = v & IDX_MASK;
-        const b = p * REC;
-        if (r[b + R_PORTS] === ports && (r[b + R_ADDR] & ADDR_MASK) === addr) return p;
-      }
-      s = (s + 1) & mask;
-      if (d < DIST_SAT) d++;
-    }
-    return -1;
+    const found = this.#scan(addrId >>> 0, ports);
+    return found >= 0 ? found : -1;
   }
 
   /** Whether `i` holds a live record. */
@@ -1325,6 +1309,23 @@ export class TimeWaitTable {
    * `#dist`); throws if the key is present.
    */
   #probe(addr: number, ports: number): number {
+    const found = this.#scan(addr, ports);
+    if (found >= 0) {
+      throw new Error(
+        `Cannot insert TIME-WAIT record: 4-tuple "${addr}:${ports >>> 16}:${
+          ports & 0xffff
+        }" is already present`,
+      );
+    }
+    return ~found;
+  }
+
+  /**
+   * Walks the key's probe run: returns the record's index when the key is present,
+   * else `~slot` of the empty index slot that ends the run (its probe distance in
+   * `#dist`).
+   */
+  #scan(addr: number, ports: number): number {
     const index = this.#index;
     const mask = this.#mask;
     const r = this.#rec;
@@ -1332,21 +1333,17 @@ export class TimeWaitTable {
     let d = 0;
     for (let v = index[s]; v !== EMPTY; v = index[s]) {
       const vd = v >>> IDX_BITS;
+      // Only an entry with our home slot (same probe distance here) can be ours.
       if (vd === d || vd === DIST_SAT) {
-        const b = (v & IDX_MASK) * REC;
-        if (r[b + R_PORTS] === ports && (r[b + R_ADDR] & ADDR_MASK) === addr) {
-          throw new Error(
-            `Cannot insert TIME-WAIT record: 4-tuple "${addr}:${ports >>> 16}:${
-              ports & 0xffff
-            }" is already present`,
-          );
-        }
+        const p = v & IDX_MASK;
+        const b = p * REC;
+        if (r[b + R_PORTS] === ports && (r[b + R_ADDR] & ADDR_MASK) === addr) return p;
       }
       s = (s + 1) & mask;
       if (d < DIST_SAT) d++;
     }
     this.#dist = d;
-    return s;
+    return ~s;
   }
 
   #evictOldest(): void {
