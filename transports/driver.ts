@@ -15,12 +15,11 @@
  * - Peers are mapped onto the endpoint's address space by a {@linkcode PeerTable}
  *   (see `peers.ts`): the endpoint uses zero-address checksums, so the mapping never
  *   shows on the wire.
- * - Per connection the driver keeps 16 bytes of typed arrays (its peer slot and
- *   4-tuple ports: `ConnSlots`), learned without `info()`: an active open's local port
+ * - Per connection the driver keeps a small record (its peer slot and 4-tuple ports)
+ *   in a {@linkcode PairTable}, learned without `info()`: an active open's local port
  *   from `endpoint.localPortOf`, a passive open's ports from the SYN that made it. In
- *   TIME-WAIT only
- *   the slot stays (its ACKs must reach that peer, so the slot is not recycled) until
- *   TIME-WAIT → CLOSED.
+ *   TIME-WAIT only the slot matters (its ACKs must reach that peer, so the slot is not
+ *   recycled) until TIME-WAIT → CLOSED.
  * - Bad datagrams are dropped and counted: too short for a TCP header (here), bad
  *   checksum or malformed (the endpoint, `endpoint.stats`), oversize (the transport),
  *   or from a new source while their 4-tuple belongs to a live connection (not yet in
@@ -163,8 +162,11 @@ export class Driver {
   #limiter: SourceLimiter;
   #listeners: DriverListener[] = [];
   #afterDrain: ((driver: Driver) => void)[] = [];
-  /** Per-connection records (slot, ports), TIME-WAIT included: see {@linkcode ConnSlots}. */
-  #conns: ConnSlots;
+  /**
+   * Per-connection records, TIME-WAIT included, by connection id (a PairTable, not a
+   * `Map`: see conn_table.ts on Maps under insert/delete churn).
+   */
+  #conns: PairTable<ConnRecord>;
   /**
    * (host key, ports) of connections not yet in TIME-WAIT → their slot: who owns a
    * 4-tuple, for the unexpected-source check. Keyed by a seeded hash of the host
@@ -194,7 +196,7 @@ export class Driver {
     this.#limiter = new SourceLimiter(opts.rstPerSource ?? 10);
     const seeds = crypto.getRandomValues(new Int32Array(2));
     this.#hostSeed = seeds[0];
-    this.#conns = new ConnSlots(seeds[1]);
+    this.#conns = new PairTable<ConnRecord>(seeds[1]);
     this.#tuples = new PairTable<number>(seeds[0] ^ seeds[1]);
     const mss = opts.transport.maxDatagram - SEGMENT_OVERHEAD;
     this.endpoint = new Endpoint({
@@ -268,7 +270,7 @@ export class Driver {
       this.peers.freeIfUnused(slot);
       throw e;
     }
-    if (this.#conns.find(conn) < 0) {
+    if (this.#record(conn) === undefined) {
       this.#add(conn, slot, portsKey(port, this.endpoint.localPortOf(conn)));
     }
     this.#after(now, slot);
@@ -317,8 +319,8 @@ export class Driver {
 
   /** The transport address of connection `conn`'s peer. */
   peerOf(conn: ConnId): string | undefined {
-    const i = this.#conns.find(conn);
-    return i < 0 ? undefined : this.peers.address(this.#conns.slotAt(i));
+    const r = this.#record(conn);
+    return r === undefined ? undefined : this.peers.address(r.slot);
   }
 
   /** The endpoint's snapshot of `conn` (its `remoteAddress` is the synthetic one). */
@@ -488,14 +490,10 @@ export class Driver {
     if (conn !== undefined) {
       if (ev.type === "closed") this.#unregister(conn);
       else {
-        let i = this.#conns.find(conn);
-        if (i < 0) {
-          this.#adopt(conn, ev);
-          i = this.#conns.find(conn);
-        }
+        const r = this.#record(conn) ?? this.#adopt(conn, ev);
         // In TIME-WAIT a connection keeps only its slot (the peer its ACKs go to, not
         // to be recycled): its 4-tuple is no longer guarded against other sources.
-        if (ev.type === "state-changed" && ev.to === "TIME-WAIT") this.#dropTuple(i);
+        if (ev.type === "state-changed" && ev.to === "TIME-WAIT") this.#dropTuple(r);
       }
     }
     const ls = this.#listeners;
@@ -507,51 +505,54 @@ export class Driver {
    * handled (its first event: CLOSED → LISTEN), whose ports and slot are the input's.
    * Anything else (a connection opened on the endpoint directly) asks `info()`.
    */
-  #adopt(conn: ConnId, ev: TcbEvent): void {
+  #adopt(conn: ConnId, ev: TcbEvent): ConnRecord {
     if (
       this.#inputSyn !== 0 && this.#inputSlot >= 0 && ev.type === "state-changed" &&
       (ev.to === "LISTEN" || (ev.to === "SYN-RECEIVED" && ev.from === "LISTEN"))
     ) {
       const ports = this.#inputSyn;
       this.#inputSyn = 0; // one SYN opens one connection
-      this.#add(conn, this.#inputSlot, ports);
-      return;
+      return this.#add(conn, this.#inputSlot, ports);
     }
     const info = this.endpoint.info(conn);
     let slot = info ? this.peers.slotOfVirtual(info.remoteAddress) : -1;
     if (slot < 0) slot = this.#inputSlot;
     if (slot < 0) throw new Error(`Bug: connection ${conn} has no peer`);
-    this.#add(conn, slot, info ? portsKey(info.remotePort, info.localPort) : 0);
+    return this.#add(conn, slot, info ? portsKey(info.remotePort, info.localPort) : 0);
+  }
+
+  #record(conn: ConnId): ConnRecord | undefined {
+    return this.#conns.get(idHigh(conn), conn | 0);
   }
 
   /** Records `conn` on `slot`; `ports` (remote, local) is 0 while unknown. */
-  #add(conn: ConnId, slot: number, ports: number): void {
-    this.#conns.add(conn, slot, ports);
+  #add(conn: ConnId, slot: number, ports: number): ConnRecord {
+    const r: ConnRecord = { slot, ports };
+    this.#conns.set(idHigh(conn), conn | 0, r);
     if ((ports & 0xffff) !== 0) {
       this.#tuples.set(hostKey(this.peers.address(slot), this.#hostSeed), ports, slot);
     }
     this.peers.retain(slot);
+    return r;
   }
 
-  /** Stops claiming record `i`'s 4-tuple (it closed or entered TIME-WAIT). */
-  #dropTuple(i: number): void {
-    const ports = this.#conns.portsAt(i);
+  /** Stops claiming `r`'s 4-tuple (it closed or entered TIME-WAIT). */
+  #dropTuple(r: ConnRecord): void {
+    const ports = r.ports;
     if ((ports & 0xffff) === 0) return;
-    const slot = this.#conns.slotAt(i);
-    const host = hostKey(this.peers.address(slot), this.#hostSeed);
+    const host = hostKey(this.peers.address(r.slot), this.#hostSeed);
     // Another peer on the same host may have claimed the same ports since.
-    if (this.#tuples.get(host, ports) === slot) this.#tuples.delete(host, ports);
-    this.#conns.setPorts(i, 0);
+    if (this.#tuples.get(host, ports) === r.slot) this.#tuples.delete(host, ports);
+    r.ports = 0;
   }
 
   #unregister(conn: ConnId): void {
-    const i = this.#conns.find(conn);
-    if (i < 0) return;
-    const slot = this.#conns.slotAt(i);
-    this.#dropTuple(i);
-    this.#conns.removeAt(i);
-    this.peers.release(slot);
-    this.#released.push(slot);
+    const r = this.#record(conn);
+    if (r === undefined) return;
+    this.#dropTuple(r);
+    this.#conns.delete(idHigh(conn), conn | 0);
+    this.peers.release(r.slot);
+    this.#released.push(r.slot);
   }
 
   #runAfterDrain(now: number): void {
@@ -616,128 +617,9 @@ function hostKey(address: string, seed: number): number {
   return h & 0x7fffffff;
 }
 
-const EMPTY = -1;
-
-/**
- * The driver's per-connection records: connection id → peer slot and the 4-tuple's
- * ports (0 once in TIME-WAIT, or while an active open's local port is unknown). Open
- * addressing over four `Int32Array`s (16 bytes a bucket, at most half full), linear
- * probing with backward-shift deletion, as {@linkcode PairTable}: no object, string
- * or `Map` entry per connection, so a million connections in TIME-WAIT cost the
- * driver 32–64 bytes each, and insert/delete churn leaves no garbage (see
- * `conn_table.ts` on `Map`s that keep their obsolete backing stores alive).
- */
-class ConnSlots {
-  #hi: Int32Array;
-  #lo: Int32Array;
-  #slot: Int32Array;
-  #ports: Int32Array;
-  #mask: number;
-  #size = 0;
-  #seed: number;
-
-  constructor(seed: number, capacity = 64) {
-    this.#seed = seed | 0;
-    this.#hi = new Int32Array(capacity).fill(EMPTY);
-    this.#lo = new Int32Array(capacity);
-    this.#slot = new Int32Array(capacity);
-    this.#ports = new Int32Array(capacity);
-    this.#mask = capacity - 1;
-  }
-
-  get size(): number {
-    return this.#size;
-  }
-
-  /** The bucket of connection `id`, or -1 (valid until the next `add` or `removeAt`). */
-  find(id: ConnId): number {
-    const hi = idHigh(id);
-    if (hi < 0) return -1;
-    const lo = id | 0;
-    const keys = this.#hi;
-    const mask = this.#mask;
-    for (let i = this.#home(hi, lo, mask);; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === EMPTY) return -1;
-      if (k === hi && this.#lo[i] === lo) return i;
-    }
-  }
-
-  slotAt(i: number): number {
-    return this.#slot[i];
-  }
-
-  portsAt(i: number): number {
-    return this.#ports[i];
-  }
-
-  setPorts(i: number, ports: number): void {
-    this.#ports[i] = ports;
-  }
-
-  /** Adds connection `id` (not present). */
-  add(id: ConnId, slot: number, ports: number): void {
-    const hi = idHigh(id);
-    if (hi < 0) throw new RangeError(`Invalid connection id ${id}`);
-    if ((this.#size + 1) * 2 > this.#hi.length) this.#grow();
-    this.#put(hi, id | 0, slot, ports);
-    this.#size++;
-  }
-
-  /** Removes bucket `i` (from `find`). */
-  removeAt(i: number): void {
-    const hi = this.#hi;
-    const lo = this.#lo;
-    const sl = this.#slot;
-    const po = this.#ports;
-    const mask = this.#mask;
-    for (let j = (i + 1) & mask; hi[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = this.#home(hi[j], lo[j], mask);
-      const movable = i <= j ? home <= i || home > j : home <= i && home > j;
-      if (movable) {
-        hi[i] = hi[j];
-        lo[i] = lo[j];
-        sl[i] = sl[j];
-        po[i] = po[j];
-        i = j;
-      }
-    }
-    hi[i] = EMPTY;
-    this.#size--;
-  }
-
-  #put(hi: number, lo: number, slot: number, ports: number): void {
-    const keys = this.#hi;
-    const mask = this.#mask;
-    let i = this.#home(hi, lo, mask);
-    while (keys[i] !== EMPTY) i = (i + 1) & mask;
-    keys[i] = hi;
-    this.#lo[i] = lo;
-    this.#slot[i] = slot;
-    this.#ports[i] = ports;
-  }
-
-  #home(hi: number, lo: number, mask: number): number {
-    let h = Math.imul((lo ^ this.#seed) ^ Math.imul(hi + this.#seed, 0x9e3779b1), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 15;
-    return h & mask;
-  }
-
-  #grow(): void {
-    const hi = this.#hi;
-    const lo = this.#lo;
-    const sl = this.#slot;
-    const po = this.#ports;
-    const cap = hi.length * 2;
-    this.#hi = new Int32Array(cap).fill(EMPTY);
-    this.#lo = new Int32Array(cap);
-    this.#slot = new Int32Array(cap);
-    this.#ports = new Int32Array(cap);
-    this.#mask = cap - 1;
-    for (let i = 0; i < hi.length; i++) {
-      if (hi[i] !== EMPTY) this.#put(hi[i], lo[i], sl[i], po[i]);
-    }
-  }
+/** The driver's record of a connection: its peer slot and 4-tuple ports. */
+interface ConnRecord {
+  slot: number;
+  /** Remote and local port (portsKey); 0 in TIME-WAIT, or while unknown. */
+  ports: number;
 }
