@@ -25,9 +25,9 @@
  * - Send: the IPv4 header (DF, TTL 64, an incrementing id) and the segment are built in
  *   one reused buffer and written with one `write(2)`, so there is no send queue.
  *   The largest segment is the MTU less 20, and the driver sizes the MSS to it.
- * - `impair` puts a seeded {@linkcode SimNetwork} (loss, delay, jitter, duplication,
+ * - `impair` puts a seeded {@linkcode Impairment} (loss, delay, jitter, duplication,
  *   reordering) between the engine and the device on both directions: `tc netem`
- *   in user space, for kernels built without `sch_netem`.
+ *   in user space, for kernels built without `sch_netem`; its queue is bounded.
  *
  * @module
  */
@@ -43,7 +43,8 @@ import {
   readIpv4,
 } from "../src/wire/ipv4.ts";
 import { IPPROTO_TCP, parseIp } from "../src/wire/checksum.ts";
-import { type LinkConfig, SimNetwork } from "../src/sim/netem.ts";
+import type { LinkConfig } from "../src/sim/netem.ts";
+import { Impairment, type ImpairmentStats } from "./impairment.ts";
 import {
   hostOf,
   newTransportStats,
@@ -158,10 +159,7 @@ export class TunTransport implements Transport {
   /** Source number → text, for the last sources seen. */
   #srcNum = -1;
   #srcText = "";
-  #net: SimNetwork | undefined;
-  /** Received while impaired, waiting for a `now` (the next poll). */
-  #arrivals: Uint8Array[] = [];
-  #arrivalFrom: string[] = [];
+  #impair: Impairment | undefined;
 
   /**
    * Opens (or creates) the interface and configures it. Throws a {@linkcode TunError}
@@ -215,7 +213,7 @@ export class TunTransport implements Transport {
     this.#timerMs = opts.timerMs ?? 1;
     if (opts.impair) {
       const { seed, ...link } = opts.impair;
-      this.#net = new SimNetwork({ seed, defaults: link, recordEvents: false });
+      this.#impair = new Impairment(this.localAddress, seed, link);
     }
   }
 
@@ -304,11 +302,9 @@ export class TunTransport implements Transport {
       this.#srcText = ipv4ToText(h.src);
     }
     const segment = b.subarray(off, off + len);
-    if (this.#net) {
+    if (this.#impair) {
       // Stamped with the driver's time at the next poll (the transport has no clock).
-      this.#arrivals.push(segment.slice());
-      this.#arrivalFrom.push(this.#srcText);
-      this.#sink!.wake?.();
+      if (this.#impair.arrive(segment, this.#srcText)) this.#sink!.wake?.();
       return;
     }
     this.#sink!.datagram(segment, this.#srcText);
@@ -345,10 +341,7 @@ export class TunTransport implements Transport {
     w[at] = c >>> 8;
     w[at + 1] = c & 0xff;
     const total = IPV4_MIN_HEADER_BYTES + n;
-    if (this.#net) {
-      this.#net.send(this.localAddress, ipv4ToText(dst), w.subarray(0, total), now);
-      return true;
-    }
+    if (this.#impair) return this.#impair.send(ipv4ToText(dst), w.subarray(0, total), now);
     return this.#write(w, total, n);
   }
 
@@ -365,32 +358,22 @@ export class TunTransport implements Transport {
   }
 
   nextDeadline(): number {
-    if (!this.#net) return Infinity;
-    if (this.#arrivals.length > 0) return 0; // due now
-    return this.#net.nextDeadline() ?? Infinity;
+    return this.#impair ? this.#impair.nextDeadline() : Infinity;
   }
 
   poll(now: number): void {
-    const net = this.#net;
-    if (!net || this.#closed) return;
-    const a = this.#arrivals;
-    if (a.length > 0) {
-      for (let i = 0; i < a.length; i++) {
-        net.send(this.#arrivalFrom[i], this.localAddress, a[i], now);
-      }
-      a.length = 0;
-      this.#arrivalFrom.length = 0;
-    }
-    for (let d = net.pollDeliver(now); d; d = net.pollDeliver(now)) {
-      if (this.#closed) return;
-      if (d.to === this.localAddress) this.#sink?.datagram(d.bytes, d.from);
-      else this.#write(d.bytes, d.bytes.length, d.bytes.length - IPV4_MIN_HEADER_BYTES);
-    }
+    if (!this.#impair || this.#closed) return;
+    this.#impair.poll(now, (bytes, from, to) => {
+      if (this.#closed) return false;
+      if (to === this.localAddress) this.#sink?.datagram(bytes, from);
+      else this.#write(bytes, bytes.length, bytes.length - IPV4_MIN_HEADER_BYTES);
+      return true;
+    });
   }
 
   /** Counters of the user-space impairment, if any. */
-  get impairment(): SimNetwork | undefined {
-    return this.#net;
+  get impairment(): ImpairmentStats | undefined {
+    return this.#impair?.stats;
   }
 
   async close(): Promise<void> {

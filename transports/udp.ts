@@ -20,7 +20,7 @@
  *   receive op, about 8 µs and 2–3 µs on loopback, kernel included. That is most of
  *   a lifecycle; what this file adds per datagram is a ring copy, a table lookup for
  *   the destination and one for the source text, all cached, no strings built.
- * - `impair` puts a seeded {@linkcode SimNetwork} (loss, delay) on both directions
+ * - `impair` puts a seeded {@linkcode Impairment} (loss, delay) on both directions
  *   of this end, in user space: `tc netem` for kernels built without `sch_netem`, a
  *   test and teaching aid, not a model of a real path. Its queue is bounded
  *   (`queue` datagrams; beyond that a datagram is dropped and counted).
@@ -45,7 +45,7 @@
  *
  * @module
  */
-import { SimNetwork } from "../src/sim/netem.ts";
+import { IMPAIR_QUEUE, Impairment, type ImpairmentStats } from "./impairment.ts";
 import {
   DEFAULT_MAX_DATAGRAM,
   DEFAULT_UDP_PORT,
@@ -111,20 +111,12 @@ export interface UdpImpairment {
 }
 
 /** What the user-space impairment did so far. */
-export interface UdpImpairmentStats {
-  /** Datagrams through the impairment, both directions. */
-  passed: number;
-  /** Dropped by the simulated loss. */
-  lost: number;
-  /** Dropped because the queue (`queue` datagrams) was full. */
-  queueFull: number;
-}
+export type UdpImpairmentStats = ImpairmentStats;
 
 const RECEIVE_BUFFER = 65_536;
 /** Entries in each address cache (destinations; sources by port). */
 const ADDRESS_CACHE = 4096;
-/** Datagrams the user-space impairment holds back at most by default (both directions). */
-export const IMPAIR_QUEUE = 8192;
+export { IMPAIR_QUEUE };
 
 /** A {@linkcode Transport} over one UDP socket. */
 export class UdpTransport implements Transport {
@@ -162,12 +154,7 @@ export class UdpTransport implements Transport {
   #views: (Uint8Array | undefined)[];
   #addrCache = new Map<string, Deno.NetAddr>();
   #fromCache = new Map<number, { hostname: string; text: string }>();
-  #net: SimNetwork | undefined;
-  /** Received datagrams (copies) waiting to enter the impairment at the next poll. */
-  #arrivals: Uint8Array[] = [];
-  #arrivalFrom: string[] = [];
-  #impairFull = 0;
-  #impairQueue = IMPAIR_QUEUE;
+  #impair: Impairment | undefined;
 
   /** Opens a socket; throws a {@linkcode TransportError} with a one-line message. */
   static bind(opts: UdpOptions = {}): UdpTransport {
@@ -211,16 +198,13 @@ export class UdpTransport implements Transport {
     this.#tokens = this.#burst;
     if (opts.impair) {
       const { seed, loss = 0, delay = 0, queue = IMPAIR_QUEUE } = opts.impair;
-      this.#net = new SimNetwork({ seed, defaults: { loss, delay }, recordEvents: false });
-      this.#impairQueue = queue;
+      this.#impair = new Impairment(this.localAddress, seed, { loss, delay }, queue);
     }
   }
 
   /** Counters of the user-space impairment; undefined without one. */
   get impairment(): UdpImpairmentStats | undefined {
-    const net = this.#net;
-    if (!net) return undefined;
-    return { passed: net.stats.sent, lost: net.stats.lost, queueFull: this.#impairFull };
+    return this.#impair?.stats;
   }
 
   start(sink: TransportSink): void {
@@ -253,23 +237,10 @@ export class UdpTransport implements Transport {
       stats.datagramsIn++;
       stats.bytesIn += bytes.length;
       const text = this.#sourceText(from.hostname, from.port);
-      if (this.#net) this.#arrive(bytes, text);
-      else sink.datagram(bytes, text);
+      if (!this.#impair) sink.datagram(bytes, text);
+      // Impaired, it enters at the driver's next poll (the transport has no clock).
+      else if (this.#impair.arrive(bytes, text)) sink.wake?.();
     }
-  }
-
-  /**
-   * An impaired arrival waits for the next poll: the transport has no clock, and the
-   * impairment needs the driver's `now` to schedule it.
-   */
-  #arrive(bytes: Uint8Array, from: string): void {
-    if (this.#net!.stats.inFlight + this.#arrivals.length >= this.#impairQueue) {
-      this.#impairFull++;
-      return;
-    }
-    this.#arrivals.push(bytes.slice());
-    this.#arrivalFrom.push(from);
-    if (this.#arrivals.length === 1) this.#sink?.wake?.();
   }
 
   /**
@@ -295,15 +266,7 @@ export class UdpTransport implements Transport {
       this.stats.errors++;
       return false;
     }
-    const net = this.#net;
-    if (net) {
-      if (net.stats.inFlight + this.#arrivals.length >= this.#impairQueue) {
-        this.#impairFull++;
-        return false;
-      }
-      net.send(this.localAddress, to, bytes, now); // copies
-      return true;
-    }
+    if (this.#impair) return this.#impair.send(to, bytes, now); // copies
     return this.#enqueue(dst, bytes, now);
   }
 
@@ -331,35 +294,23 @@ export class UdpTransport implements Transport {
     if (this.#queued > 0 && this.#inFlight < this.#maxInFlight) {
       at = this.#tokens >= 1 ? this.#tokensAt : this.#tokensAt + (1 - this.#tokens) / this.#rate;
     }
-    const net = this.#net;
-    if (net) {
-      if (this.#arrivals.length > 0) return 0; // due now
-      const d = net.nextDeadline();
-      if (d !== undefined && d < at) at = d;
-    }
+    if (this.#impair) at = Math.min(at, this.#impair.nextDeadline());
     return at;
   }
 
   poll(now: number): void {
-    const net = this.#net;
-    if (net && !this.#closed) {
-      const a = this.#arrivals;
-      if (a.length > 0) {
-        for (let i = 0; i < a.length; i++) {
-          net.send(this.#arrivalFrom[i], this.localAddress, a[i], now);
-        }
-        a.length = 0;
-        this.#arrivalFrom.length = 0;
-      }
-      for (let d = net.pollDeliver(now); d; d = net.pollDeliver(now)) {
-        if (this.#closed) return;
-        if (d.to === this.localAddress) {
-          this.#sink?.datagram(d.bytes, d.from);
+    if (this.#impair && !this.#closed) {
+      this.#impair.poll(now, (bytes, from, to) => {
+        if (this.#closed) return false;
+        if (to === this.localAddress) {
+          this.#sink?.datagram(bytes, from);
         } else {
-          const dst = this.#address(d.to);
-          if (dst !== undefined) this.#enqueue(dst, d.bytes, now);
+          const dst = this.#address(to);
+          if (dst !== undefined) this.#enqueue(dst, bytes, now);
         }
-      }
+        return true;
+      });
+      if (this.#closed) return;
     }
     this.#flush(now);
   }
