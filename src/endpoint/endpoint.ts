@@ -23,7 +23,7 @@ import {
   SYN,
 } from "../wire/segment.ts";
 import { seqAdd, seqGe } from "../wire/seq.ts";
-import type { ConnId, DropReason, TcbEvent } from "../tcb/events.ts";
+import { type ConnId, type DropReason, newCounters, type TcbEvent } from "../tcb/events.ts";
 import { type TcbOptions, tcbOptions } from "../tcb/options.ts";
 import type { State } from "../tcb/state.ts";
 import { ConnectionStateError, SegmentVerdict, Tcb, type TcbHost } from "../tcb/tcb.ts";
@@ -630,16 +630,7 @@ export class Endpoint {
         timeWait: tw.deadline(i),
         user: Infinity,
       },
-      counters: {
-        segmentsIn: 0,
-        segmentsOut: 0,
-        retransmissions: 0,
-        bytesSent: 0,
-        bytesAcked: 0,
-        bytesReceived: 0,
-        rstsSent: 0,
-        challengeAcks: 0,
-      },
+      counters: newCounters(),
     };
   }
 

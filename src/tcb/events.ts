@@ -49,6 +49,20 @@ export interface ConnectionCounters {
   challengeAcks: number;
 }
 
+/** Counters at zero: a new connection's (and a compact TIME-WAIT record's, which keeps none). */
+export function newCounters(): ConnectionCounters {
+  return {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    retransmissions: 0,
+    bytesSent: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    rstsSent: 0,
+    challengeAcks: 0,
+  };
+}
+
 /** A connection handle, unique within one endpoint for its lifetime. */
 export type ConnId = number;
 

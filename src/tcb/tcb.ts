@@ -15,7 +15,14 @@ import { ACK, FIN, newSegment, PSH, RST, type Segment, SYN } from "../wire/segme
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { ByteQueue } from "./byte_queue.ts";
 import { CcAction, CongestionControl } from "./congestion.ts";
-import type { CloseReason, ConnId, DropReason, TcbEvent } from "./events.ts";
+import {
+  type CloseReason,
+  type ConnectionCounters,
+  type ConnId,
+  type DropReason,
+  newCounters,
+  type TcbEvent,
+} from "./events.ts";
 import type { TcbOptions } from "./options.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RtoEstimator } from "./rto.ts";
@@ -199,16 +206,7 @@ export class Tcb {
   #lastChallengeAt = -Infinity;
 
   /** Counters for this connection. */
-  readonly counters = {
-    segmentsIn: 0,
-    segmentsOut: 0,
-    retransmissions: 0,
-    bytesSent: 0,
-    bytesAcked: 0,
-    bytesReceived: 0,
-    rstsSent: 0,
-    challengeAcks: 0,
-  };
+  readonly counters: ConnectionCounters = newCounters();
 
   constructor(init: TcbInit) {
     this.id = init.id;
