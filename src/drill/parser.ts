@@ -318,22 +318,27 @@ function parseOptions(p: Cursor): TcpOptionSpec[] | "any" {
   }
 }
 
+/**
+ * Items separated by commas, up to (not including) the punctuation `close`; none when
+ * `close` comes first.
+ */
+function commaList<T>(p: Cursor, close: string, item: (p: Cursor) => T): T[] {
+  const items: T[] = [];
+  if (p.isPunct(close)) return items;
+  items.push(item(p));
+  while (p.isPunct(",")) {
+    p.next();
+    items.push(item(p));
+  }
+  return items;
+}
+
 // ---------------------------------------------------------------- syscalls
 
 function parseSyscall(p: Cursor): SyscallSpec {
   const name = p.next()!.text;
   p.expectPunct("(", `${name}(...)`);
-  const args: Expr[] = [];
-  if (!p.isPunct(")")) {
-    while (true) {
-      args.push(parseExpr(p));
-      if (p.isPunct(",")) {
-        p.next();
-        continue;
-      }
-      break;
-    }
-  }
+  const args = commaList(p, ")", parseExpr);
   p.expectPunct(")", `the end of the arguments of ${name}`);
   if (!p.isPunct("=")) {
     throw new LineError(`Expected "= result" after ${name}(...), found ${p.describe()}`);
@@ -388,43 +393,25 @@ function parseExpr(p: Cursor): Expr {
       }
       case "[": {
         p.next();
-        const items: Expr[] = [];
-        if (!p.isPunct("]")) {
-          while (true) {
-            items.push(parseExpr(p));
-            if (p.isPunct(",")) {
-              p.next();
-              continue;
-            }
-            break;
-          }
-        }
+        const items = commaList(p, "]", parseExpr);
         p.expectPunct("]", "the end of a [list]");
         return { kind: "list", items };
       }
       case "{": {
         p.next();
-        const fields: Array<{ name: string; value: Expr }> = [];
         if (p.isPunct("...")) {
           p.next();
           p.expectPunct("}", "{...}");
           return { kind: "ellipsis" };
         }
-        if (!p.isPunct("}")) {
-          while (true) {
-            const n = p.next();
-            if (!n || n.kind !== "ident") {
-              throw new LineError(`Expected a field name in {...}, found ${describe(n)}`);
-            }
-            p.expectPunct("=", `${n.text}=value`);
-            fields.push({ name: n.text, value: parseExpr(p) });
-            if (p.isPunct(",")) {
-              p.next();
-              continue;
-            }
-            break;
+        const fields = commaList(p, "}", (p) => {
+          const n = p.next();
+          if (!n || n.kind !== "ident") {
+            throw new LineError(`Expected a field name in {...}, found ${describe(n)}`);
           }
-        }
+          p.expectPunct("=", `${n.text}=value`);
+          return { name: n.text, value: parseExpr(p) };
+        });
         p.expectPunct("}", "the end of a {struct}");
         return { kind: "struct", fields };
       }
@@ -443,17 +430,7 @@ function parseExpr(p: Cursor): Expr {
   p.next();
   if (p.isPunct("(") && !p.peek()!.space) {
     p.next();
-    const args: Expr[] = [];
-    if (!p.isPunct(")")) {
-      while (true) {
-        args.push(parseExpr(p));
-        if (p.isPunct(",")) {
-          p.next();
-          continue;
-        }
-        break;
-      }
-    }
+    const args = commaList(p, ")", parseExpr);
     p.expectPunct(")", `the end of ${t.text}(...)`);
     return { kind: "call", name: t.text, args };
   }
