@@ -26,6 +26,7 @@ import type { Cause, State } from "../tcb/state.ts";
 import { STATES } from "../tcb/state.ts";
 import type { CloseReason, ConnId } from "../tcb/events.ts";
 import { formatSegment } from "../wire/rfc_notation.ts";
+import type { Segment } from "../wire/segment.ts";
 import { ACK, FIN, RST } from "../wire/segment.ts";
 import type { ConnSnapshot, UiInput, UiNode } from "./source.ts";
 
@@ -133,6 +134,40 @@ export interface StateRow {
 
 /** A line of the sequence diagram. */
 export type DiagramRow = SegmentRow | ActionRow | StateRow;
+
+/** A segment's row, not yet seen by either end nor by the network. */
+function segmentRow(
+  at: number,
+  from: number,
+  to: number,
+  seg: Segment,
+  datagram: number | undefined,
+  retransmission: boolean,
+): SegmentRow {
+  return {
+    type: "segment",
+    at,
+    from,
+    to,
+    text: formatSegment(seg),
+    flags: seg.flags,
+    length: seg.payload.length,
+    retransmission,
+    datagram,
+    sender: undefined,
+    receiver: undefined,
+    senderState: undefined,
+    senderFrom: undefined,
+    receiverState: undefined,
+    receiverFrom: undefined,
+    received: false,
+    lost: false,
+    duplicated: false,
+    reordered: false,
+    corrupted: false,
+    dropped: undefined,
+  };
+}
 
 /** A peer and its live connections. */
 export interface NodeView {
@@ -532,29 +567,10 @@ export class UiStore {
         if (ev.retransmission) this.totals.retransmissions++;
         if (seg.flags & RST) this.totals.resets++;
         this.#countSegment(at);
-        const row: SegmentRow = {
-          type: "segment",
-          at,
-          from: node.index,
-          to: this.#other(node.index),
-          text: formatSegment(seg),
-          flags: seg.flags,
-          length: seg.payload.length,
-          retransmission: ev.retransmission,
-          datagram: input.datagram,
-          sender: c,
-          receiver: undefined,
-          senderState: c?.state,
-          senderFrom: undefined,
-          receiverState: undefined,
-          receiverFrom: undefined,
-          received: false,
-          lost: false,
-          duplicated: false,
-          reordered: false,
-          corrupted: false,
-          dropped: undefined,
-        };
+        const to = this.#other(node.index);
+        const row = segmentRow(at, node.index, to, seg, input.datagram, ev.retransmission);
+        row.sender = c;
+        row.senderState = c?.state;
         const pending = this.#pendingState[node.index];
         if (c && pending && pending.conn === c && pending.at === at && !pending.merged) {
           pending.merged = true;
@@ -583,29 +599,7 @@ export class UiStore {
         if (!row) {
           // A peer outside the view sent it (single-endpoint sources).
           this.#countSegment(at);
-          row = {
-            type: "segment",
-            at,
-            from: -1,
-            to: node.index,
-            text: formatSegment(ev.segment),
-            flags: ev.segment.flags,
-            length: ev.segment.payload.length,
-            retransmission: false,
-            datagram: input.datagram,
-            sender: undefined,
-            receiver: undefined,
-            senderState: undefined,
-            senderFrom: undefined,
-            receiverState: undefined,
-            receiverFrom: undefined,
-            received: false,
-            lost: false,
-            duplicated: false,
-            reordered: false,
-            corrupted: false,
-            dropped: undefined,
-          };
+          row = segmentRow(at, -1, node.index, ev.segment, input.datagram, false);
           this.#pushRow(row);
         }
         if (c) this.#learnTuple(node, c, ev.segment.dstPort, ev.segment.srcPort);
