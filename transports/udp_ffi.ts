@@ -71,23 +71,13 @@ import {
 import { TransportError, type UdpOptions, UdpTransport } from "./udp.ts";
 import { errno, type Libc, loadLibc } from "./libc.ts";
 
-/** Settings of {@linkcode UdpFfiTransport.bind}. */
-export interface UdpFfiOptions {
-  /** Address to bind, an IP literal or `localhost` (default `"127.0.0.1"`; `"::"` for both). */
-  hostname?: string;
-  /** UDP port (default 9811; 0 lets the OS pick). */
-  port?: number;
-  /** Largest datagram sent or accepted (default 1232). */
-  maxDatagram?: number;
-  /** Datagrams sent back to back before pacing applies (default 64). */
-  burst?: number;
-  /**
-   * Paced rate, datagrams per ms (default 200: 250 MB/s of 1232-byte datagrams;
-   * Infinity: no pacing).
-   */
-  ratePerMs?: number;
-  /** Datagrams waiting for pacing at most (default 2048); beyond, dropped and counted. */
-  queue?: number;
+/**
+ * Settings of {@linkcode UdpFfiTransport.bind}: those of `UdpTransport` (hostname, an
+ * IP literal or `localhost`; port; maxDatagram; queue: datagrams waiting for pacing,
+ * beyond which they are dropped and counted), with looser pacing defaults (`burst`
+ * 64, `ratePerMs` 200, Infinity for none) and no impairment, plus:
+ */
+export interface UdpFfiOptions extends Omit<UdpOptions, "maxInFlight" | "impair"> {
   /**
    * Synchronous drains after sends, per poll wake-up, before waiting again (default
    * 1; 0 disables them).
