@@ -56,3 +56,80 @@ export function loadLibc(): Libc {
 export function errno(): number {
   return errnoView!.getInt32();
 }
+
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+const POLLIN = 0x1;
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const POLLNVAL = 0x20;
+
+/**
+ * Waits for a non-blocking descriptor to become readable without holding the event
+ * loop: one `poll(2)` on the descriptor and an `eventfd`, through the `nonblocking`
+ * FFI symbol, so it runs on a thread of Deno's blocking pool. {@linkcode close}
+ * writes the eventfd, so a pending wait returns at once. One wait at a time.
+ */
+export class ReadableWaiter {
+  readonly #c: Libc;
+  readonly #event: number;
+  readonly #fds = new Uint8Array(16);
+  readonly #view = new DataView(this.#fds.buffer);
+  #pending: Promise<boolean> | undefined;
+  #closed = false;
+
+  /** A waiter for `fd`, or the errno of a failed `eventfd()`. */
+  static create(c: Libc, fd: number): ReadableWaiter | number {
+    const event = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return event < 0 ? errno() : new ReadableWaiter(c, fd, event);
+  }
+
+  private constructor(c: Libc, fd: number, event: number) {
+    this.#c = c;
+    this.#event = event;
+    const v = this.#view;
+    v.setInt32(0, fd, true); // struct pollfd { int fd; short events, revents; } × 2
+    v.setInt16(4, POLLIN, true);
+    v.setInt32(8, event, true);
+    v.setInt16(12, POLLIN, true);
+  }
+
+  /** Whether a wait is outstanding. */
+  get waiting(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /**
+   * Resolves true once the descriptor may be read (or the poll was interrupted: the
+   * caller reads nothing and waits again), false once closed or when the descriptor
+   * failed.
+   */
+  wait(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#pending) throw new Error("Bug: ReadableWaiter.wait called while waiting");
+    const v = this.#view;
+    v.setInt16(6, 0, true);
+    v.setInt16(14, 0, true);
+    this.#pending = this.#c.poll(this.#fds, 2n, -1).then((r) => {
+      this.#pending = undefined;
+      if (this.#closed) return false;
+      if (r < 0) return true;
+      return (v.getInt16(6, true) & (POLLERR | POLLHUP | POLLNVAL)) === 0;
+    }, () => {
+      this.#pending = undefined;
+      return false;
+    });
+    return this.#pending;
+  }
+
+  /** Wakes a pending wait, waits for it, closes the eventfd (not the descriptor). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    this.#c.write(this.#event, one, 8n);
+    if (this.#pending) await this.#pending;
+    this.#c.close(this.#event);
+  }
+}

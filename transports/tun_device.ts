@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { errno, type Libc, loadLibc } from "./libc.ts";
+import { errno, type Libc, loadLibc, ReadableWaiter } from "./libc.ts";
 
 /** Why the device could not be opened or configured; `message` is one line for the user. */
 export type TunErrorKind =
@@ -54,14 +54,8 @@ const IFF_RUNNING = 0x40;
 const O_RDWR = 0o2;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
-const POLLIN = 0x1;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
-const POLLNVAL = 0x20;
 const IFREQ_BYTES = 40;
 /** IFNAMSIZ less the terminating NUL. */
 export const MAX_DEVICE_NAME = 15;
@@ -127,11 +121,8 @@ export class TunDevice {
   readonly name: string;
   readonly fd: number;
   #c: Libc;
-  #event: number;
-  #pollFds = new Uint8Array(16);
-  #pollView: DataView;
+  #waiter: ReadableWaiter;
   #closed = false;
-  #waiting: Promise<boolean> | undefined;
 
   /**
    * Opens `/dev/net/tun` and attaches to interface `name`, creating it if it does not
@@ -187,25 +178,19 @@ export class TunDevice {
       }
       throw new TunError("failed", `Cannot create TUN device "${name}": errno ${e}`, e);
     }
-    const event = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (event < 0) {
-      const e = errno();
+    const waiter = ReadableWaiter.create(c, fd);
+    if (typeof waiter === "number") {
       c.close(fd);
-      throw new TunError("failed", `Cannot create an eventfd: errno ${e}`, e);
+      throw new TunError("failed", `Cannot create an eventfd: errno ${waiter}`, waiter);
     }
-    return new TunDevice(c, fd, event, nameOf(r));
+    return new TunDevice(c, fd, waiter, nameOf(r));
   }
 
-  private constructor(c: Libc, fd: number, event: number, name: string) {
+  private constructor(c: Libc, fd: number, waiter: ReadableWaiter, name: string) {
     this.#c = c;
     this.fd = fd;
-    this.#event = event;
+    this.#waiter = waiter;
     this.name = name;
-    this.#pollView = new DataView(this.#pollFds.buffer);
-    this.#pollView.setInt32(0, fd, true);
-    this.#pollView.setInt16(4, POLLIN, true);
-    this.#pollView.setInt32(8, event, true);
-    this.#pollView.setInt16(12, POLLIN, true);
   }
 
   /**
@@ -236,20 +221,7 @@ export class TunDevice {
    * descriptor failed). One wait at a time.
    */
   waitReadable(): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    if (this.#waiting) throw new Error("Bug: TunDevice.waitReadable called while waiting");
-    const v = this.#pollView;
-    v.setInt16(6, 0, true);
-    v.setInt16(14, 0, true);
-    this.#waiting = this.#c.poll(this.#pollFds, 2n, -1).then((r) => {
-      this.#waiting = undefined;
-      if (this.#closed) return false;
-      if (r < 0) return true; // EINTR: the caller reads (nothing) and waits again
-      const rev = v.getInt16(6, true);
-      if (rev & (POLLERR | POLLHUP | POLLNVAL)) return false;
-      return true;
-    });
-    return this.#waiting;
+    return this.#waiter.wait();
   }
 
   /** The interface MTU. */
@@ -318,11 +290,7 @@ export class TunDevice {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const one = new Uint8Array(8);
-    one[0] = 1;
-    this.#c.write(this.#event, one, 8n);
-    if (this.#waiting) await this.#waiting.catch(() => false);
+    await this.#waiter.close();
     this.#c.close(this.fd);
-    this.#c.close(this.#event);
   }
 }

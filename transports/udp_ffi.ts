@@ -69,7 +69,7 @@ import {
   type TransportStats,
 } from "./transport.ts";
 import { TransportError, type UdpOptions, UdpTransport } from "./udp.ts";
-import { errno, type Libc, loadLibc } from "./libc.ts";
+import { errno, type Libc, loadLibc, ReadableWaiter } from "./libc.ts";
 
 /**
  * Settings of {@linkcode UdpFfiTransport.bind}: those of `UdpTransport` (hostname, an
@@ -95,9 +95,6 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
-const POLLIN = 0x1;
 const EINTR = 4;
 const EAGAIN = 11;
 const EACCES = 13;
@@ -139,7 +136,7 @@ export class UdpFfiTransport implements Transport {
   readonly stats: TransportStats = newTransportStats();
   #c: Libc;
   #fd: number;
-  #event: number;
+  #waiter: ReadableWaiter;
   #v6: boolean;
   #sink: TransportSink | undefined;
   #closed = false;
@@ -160,9 +157,6 @@ export class UdpFfiTransport implements Transport {
   #drainBatch: number;
 
   // Waiting.
-  #pollFds = new Uint8Array(16);
-  #pollView: DataView;
-  #polling: Promise<void> | undefined;
   #retryDrains: number;
   #retryBudget = 0;
   #retryScheduled = false;
@@ -223,19 +217,24 @@ export class UdpFfiTransport implements Transport {
       c.close(fd);
       throw bindError(e, where);
     }
-    const event = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (event < 0) {
-      const e = errno();
+    const waiter = ReadableWaiter.create(c, fd);
+    if (typeof waiter === "number") {
       c.close(fd);
-      throw new Error(`Cannot listen: eventfd() failed, errno ${e}`);
+      throw new Error(`Cannot listen: eventfd() failed, errno ${waiter}`);
     }
-    return new UdpFfiTransport(c, fd, event, v6, opts);
+    return new UdpFfiTransport(c, fd, waiter, v6, opts);
   }
 
-  private constructor(c: Libc, fd: number, event: number, v6: boolean, opts: UdpFfiOptions) {
+  private constructor(
+    c: Libc,
+    fd: number,
+    waiter: ReadableWaiter,
+    v6: boolean,
+    opts: UdpFfiOptions,
+  ) {
     this.#c = c;
     this.#fd = fd;
-    this.#event = event;
+    this.#waiter = waiter;
     this.#v6 = v6;
     this.#fromView = new DataView(this.#from.buffer);
     this.#fromLenView = new DataView(this.#fromLen.buffer);
@@ -255,11 +254,6 @@ export class UdpFfiTransport implements Transport {
     this.#ringLen = new Int32Array(this.#cap);
     this.#ringDst = new Array(this.#cap);
     this.#ringViews = new Array(this.#cap);
-    this.#pollView = new DataView(this.#pollFds.buffer);
-    this.#pollView.setInt32(0, fd, true);
-    this.#pollView.setInt16(4, POLLIN, true);
-    this.#pollView.setInt32(8, event, true);
-    this.#pollView.setInt16(12, POLLIN, true);
   }
 
   start(sink: TransportSink): void {
@@ -338,15 +332,11 @@ export class UdpFfiTransport implements Transport {
 
   /** One poll outstanding at most; it drains when the socket is readable. */
   #wait(): void {
-    if (this.#closed || this.#polling) return;
-    const v = this.#pollView;
-    v.setInt16(6, 0, true);
-    v.setInt16(14, 0, true);
-    this.#polling = this.#c.poll(this.#pollFds, 2n, -1).then(this.#onPoll, this.#onPoll);
+    if (this.#closed || this.#waiter.waiting) return;
+    this.#waiter.wait().then(this.#onPoll);
   }
 
   #onPoll = (): void => {
-    this.#polling = undefined;
     if (this.#closed) return;
     this.#retryBudget = this.#retryDrains;
     this.#pump();
@@ -513,13 +503,8 @@ export class UdpFfiTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const c = this.#c;
-    const one = new Uint8Array(8);
-    one[0] = 1;
-    c.write(this.#event, one, 8n);
-    if (this.#polling) await this.#polling;
-    c.close(this.#fd);
-    c.close(this.#event);
+    await this.#waiter.close();
+    this.#c.close(this.#fd);
   }
 }
 
