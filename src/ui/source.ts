@@ -9,7 +9,7 @@
  */
 import type { ConnId, TcbEvent } from "../tcb/events.ts";
 import type { State } from "../tcb/state.ts";
-import type { NetEvent } from "../sim/netem.ts";
+import type { WorldEntry } from "../sim/world.ts";
 import type { KeyBinding } from "./keys.ts";
 
 /** What the UI needs of a connection snapshot (a subset of `Endpoint.info`). */
@@ -37,18 +37,7 @@ export interface ConnSnapshot {
  * transport emits the same shapes for its one endpoint.
  */
 export type UiInput =
-  | {
-    kind: "event";
-    at: number;
-    node: string;
-    event: TcbEvent;
-    /** Network id of the datagram that carried (or will carry) the segment. */
-    datagram?: number;
-    /** 1 for the network's duplicate copy. */
-    copy?: number;
-  }
-  | { kind: "net"; at: number; event: NetEvent }
-  | { kind: "action"; at: number; node: string; label: string }
+  | WorldEntry
   | { kind: "snapshot"; at: number; node: string; info: ConnSnapshot };
 
 /** A peer shown in its own pane. */
