@@ -445,15 +445,8 @@ export function Footer(
 
 // -------------------------------------------------------------------- help
 
-const CLOSE_STATES = new Set<State>([
-  "ESTABLISHED",
-  "FIN-WAIT-1",
-  "FIN-WAIT-2",
-  "CLOSE-WAIT",
-  "CLOSING",
-  "LAST-ACK",
-  "TIME-WAIT",
-]);
+/** ESTABLISHED and every state after it in the RFC's order: the ones a close passes. */
+const CLOSE_STATES = new Set<State>(STATES.slice(STATES.indexOf("ESTABLISHED")));
 
 /** The help overlay: every key, the state legend and the close transitions. */
 export function HelpOverlay(
