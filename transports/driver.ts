@@ -177,7 +177,11 @@ export class Driver {
   #inputSlot = -1;
   /** The ports (remote, local) of the SYN being handled as an input, else 0. */
   #inputSyn = 0;
-  /** Slots whose last connection closed during this drain: freed once it is done. */
+  /**
+   * Slots of connections that closed during this drain: their reference is dropped
+   * (and the slot freed if unused) once the drain is done, so segments the closing
+   * connection still sends in it (a RST after an abort) go to a peer it still holds.
+   */
   #released: number[] = [];
   #draining = false;
   /** The `now` of the input being drained: listeners' commands run at that instant. */
@@ -438,7 +442,10 @@ export class Driver {
     // queued one (a RST, a FIN) to a peer whose last connection closed meanwhile.
     if (slot >= 0) this.peers.freeIfUnused(slot);
     if (this.#released.length > 0) {
-      for (const r of this.#released) this.peers.freeIfUnused(r);
+      for (const r of this.#released) {
+        this.peers.release(r);
+        this.peers.freeIfUnused(r);
+      }
       this.#released.length = 0;
     }
     this.#checkWaiters();
@@ -471,13 +478,8 @@ export class Driver {
     const slot = this.peers.slotOfVirtual(to);
     if (slot < 0) throw new Error(`Bug: transmit to unknown peer ${to}`);
     const address = this.peers.address(slot);
-    // A RST to a peer with no connection answers a stray segment (§3.10.7.1); one to a
-    // peer whose connection closed in this very drain (an abort: its "closed" event
-    // came first) is that connection's own and is never limited.
-    if (
-      (bytes[13] & RST) && this.peers.refs(slot) === 0 && !this.#released.includes(slot) &&
-      !this.#limiter.allow(address, now)
-    ) {
+    // A RST to a peer with no connection answers a stray segment (§3.10.7.1).
+    if ((bytes[13] & RST) && this.peers.refs(slot) === 0 && !this.#limiter.allow(address, now)) {
       this.stats.rstsRateLimited++;
       return;
     }
@@ -551,7 +553,6 @@ export class Driver {
     if (r === undefined) return;
     this.#dropTuple(r);
     this.#conns.delete(idHigh(conn), conn | 0);
-    this.peers.release(r.slot);
     this.#released.push(r.slot);
   }
 
