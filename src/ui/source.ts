@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ConnId, TcbEvent } from "../tcb/events.ts";
+import type { ConnId } from "../tcb/events.ts";
 import type { State } from "../tcb/state.ts";
 import type { WorldEntry } from "../sim/world.ts";
 import type { KeyBinding } from "./keys.ts";
