@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 
 export function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -35,4 +35,11 @@ export function lossArg(v: string): number {
     throw new InvalidArgumentError("loss must be a fraction from 0 to 1, or a percentage like 10%");
   }
   return p;
+}
+
+/** `--msl SECONDS` (a fresh Option per command), defaulting to `seconds`. */
+export function mslOption(seconds: number) {
+  return new Option("--msl <seconds>", "maximum segment lifetime; TIME-WAIT lasts 2·MSL")
+    .argParser(numberArg("msl", 0.001, 3600))
+    .default(seconds);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
-import { intArg, lossArg, numberArg } from "./args.ts";
+import { intArg, lossArg, mslOption, numberArg } from "./args.ts";
 import { DEMO_DEFAULTS, DemoSession } from "./demo_session.ts";
 import { SCENARIOS } from "../trace/scenarios.ts";
 import { MAX_SPEED } from "../../transports/sim_driver.ts";
@@ -74,12 +74,7 @@ export function registerDemo(prog: Command, out: (line: string) => void): void {
       `clock speed, virtual ms per real ms (default ${DEMO_DEFAULTS.speed}; piped: flat out)`,
       numberArg("speed", 0.001, MAX_SPEED),
     )
-    .option(
-      "--msl <seconds>",
-      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
-      numberArg("msl", 0.001, 3600),
-      DEMO_DEFAULTS.msl / 1000,
-    )
+    .addOption(mslOption(DEMO_DEFAULTS.msl / 1000))
     .option(
       "--delay <ms>",
       "one-way delay of the link",

@@ -11,78 +11,45 @@
  * @module
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { numberArg } from "./args.ts";
+import { mslOption } from "./args.ts";
 import {
   bindArg,
-  capturePackets,
   ConnRecord,
   IMPAIR_HELP,
   impairmentNote,
-  impairmentOf,
   impairOptions,
-  ioOf,
   ioOption,
   type IpPort,
-  lineWriter,
-  type NetControl,
+  type NetHooks,
   type NetLine,
   nonZero,
+  outputOptions,
   pcapEncapOption,
   pcapOption,
-  sizeArg,
-  type UdpIo,
-  withPcapFile,
+  recordedWrite,
+  sinkEchoOptions,
+  type UdpRunSettings,
 } from "./net_args.ts";
-import { Driver } from "../../transports/driver.ts";
-import { type UdpImpairment, UdpTransport } from "../../transports/udp.ts";
-import { bindUdp } from "../../transports/udp_ffi.ts";
+import type { Driver } from "../../transports/driver.ts";
+import { UdpTransport } from "../../transports/udp.ts";
 import type { ConnId } from "../tcb/events.ts";
-import { runNetTui, wantTui } from "./net_tui.ts";
-import type { PcapFile } from "./pcap_file.ts";
+import { openUdpDriver, runUdpAction, untilAborted } from "./net_run.ts";
 
 /** Settings of {@linkcode runListen}. */
-export interface ListenSettings {
+export interface ListenSettings extends UdpRunSettings {
   bind: IpPort;
   mode: "sink" | "echo";
   /** Close our side (an active close) once this many bytes came in. */
   closeAfterBytes?: number;
-  /** Maximum segment lifetime in seconds (TIME-WAIT lasts 2·MSL). */
-  msl: number;
-  /** Write every segment into this pcap file as it happens (see `capturePackets`). */
-  pcap?: PcapFile;
-  /** Seeded user-space loss and delay on both directions (`--loss`, `--delay`). */
-  impair?: UdpImpairment;
-  /** Which UDP sockets (`--io`). */
-  io?: UdpIo;
 }
 
 /** Hooks of {@linkcode runListen}. */
-export interface ListenHooks {
-  onLine(line: NetLine): void;
-  /**
-   * The driver, once the socket is open (for the UI: raw events, commands), and the
-   * command's own write (counted in the `closed` line).
-   */
-  onDriver?(driver: Driver, control: NetControl): void;
-  /** Stops listening: open connections are aborted, the summary printed. */
-  signal?: AbortSignal;
-  /** Events the driver queues: `"all"` adds one per segment (the UI's diagram). */
-  events?: "all" | "lifecycle";
-}
+export type ListenHooks = Omit<NetHooks, "waitForSignal">;
 
 /** Runs `listen` until `signal` aborts; resolves with the summary line. */
 export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<NetLine> {
-  const transport = bindUdp({
-    hostname: s.bind.ip,
-    port: s.bind.port,
-    impair: s.impair,
-  }, s.io);
-  const driver = new Driver({
-    transport,
-    tcb: { msl: s.msl * 1000 },
-    events: s.pcap ? "all" : hooks.events,
-  });
-  if (s.pcap) capturePackets(driver, s.pcap.writer);
+  const driver = openUdpDriver(s.bind, s, hooks.events);
+  const transport = driver.transport;
   const tcpPort = Number(transport.localAddress.slice(transport.localAddress.lastIndexOf(":") + 1));
   const t = () => driver.now() / 1000;
   const conns = new Map<ConnId, ConnRecord>();
@@ -97,8 +64,7 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
       const n = driver.readInto(c.id, buf);
       if (n === 0) break;
       const chunk = buf.subarray(0, n);
-      c.bytesIn += n;
-      c.digestIn.update(chunk);
+      c.read(chunk);
       if (s.mode === "echo") {
         c.pending = chunk.slice();
         flush(c);
@@ -119,8 +85,7 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
       return;
     }
     const n = driver.send(c.id, p);
-    c.bytesOut += n;
-    c.digestOut.update(p.subarray(0, n));
+    c.wrote(p, n);
     c.pending = n === p.length ? undefined : p.subarray(n);
   };
 
@@ -134,23 +99,9 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
       c.state = ev.to;
       // Entering TIME-WAIT the event carries the final counters (see connect_cmd.ts).
       const counters = ev.counters ?? driver.info(ev.conn)?.counters;
-      if (counters && counters.segmentsOut > 0) {
-        c.bytesAcked = counters.bytesAcked;
-        c.segmentsOut = counters.segmentsOut;
-        c.retransmissions = counters.retransmissions;
-      }
+      if (counters && counters.segmentsOut > 0) c.takeCounters(counters);
       if (ev.from === "CLOSED" && ev.to === "LISTEN") return; // the accept itself
-      emit({
-        type: "state",
-        t: t(),
-        conn: ev.conn,
-        peer: c.peer,
-        from: ev.from,
-        to: ev.to,
-        cause: ev.cause,
-        bytesIn: c.bytesIn,
-        bytesOut: c.bytesOut,
-      });
+      emit(c.stateLine(t(), ev));
     } else if (ev.type === "data") {
       const c = conns.get(ev.conn);
       if (c) take(c);
@@ -189,17 +140,7 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
   });
 
   driver.listen(tcpPort, { backlog: 1024 });
-  hooks.onDriver?.(driver, {
-    write: (id, data) => {
-      const n = driver.send(id, data);
-      const c = conns.get(id);
-      if (c) {
-        c.bytesOut += n;
-        c.digestOut.update(data.subarray(0, n));
-      }
-      return n;
-    },
-  });
+  hooks.onDriver?.(driver, { write: recordedWrite(driver, conns) });
   emit({
     type: "listening",
     t: t(),
@@ -210,10 +151,7 @@ export async function runListen(s: ListenSettings, hooks: ListenHooks): Promise<
   });
   if (s.impair) emit({ type: "note", t: t(), text: impairmentNote(s.impair) });
 
-  await new Promise<void>((resolve) => {
-    if (hooks.signal?.aborted) return resolve();
-    hooks.signal?.addEventListener("abort", () => resolve(), { once: true });
-  });
+  await untilAborted(hooks.signal);
   for (const id of [...conns.keys()]) driver.abort(id);
   const summary = summarize(driver, [...done, ...conns.values()], t());
   await driver.stop();
@@ -261,7 +199,9 @@ export function summarize(driver: Driver, records: ConnRecord[], t: number): Net
 
 /** Adds `listen` to the program. */
 export function registerListen(prog: Command, out: (line: string) => void): void {
+  const [sink, echo, closeAfterBytes] = sinkEchoOptions();
   const [loss, delay, seed] = impairOptions();
+  const [noTui, json] = outputOptions();
   prog.command("listen")
     .description("Accept connections over UDP and show every one close")
     .addOption(
@@ -269,27 +209,18 @@ export function registerListen(prog: Command, out: (line: string) => void): void
         .argParser(bindArg)
         .default({ ip: "127.0.0.1", port: 9811 }, "127.0.0.1:9811"),
     )
-    .addOption(new Option("--sink", "read everything; close when the peer closes (default)"))
-    .addOption(new Option("--echo", "write back everything read").conflicts("sink"))
-    .option(
-      "--close-after-bytes <n>",
-      "close our side first once n bytes came in (then we wait in TIME-WAIT)",
-      sizeArg("--close-after-bytes"),
-    )
-    .option(
-      "--msl <seconds>",
-      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
-      numberArg("msl", 0.001, 3600),
-      30,
-    )
+    .addOption(sink)
+    .addOption(echo)
+    .addOption(closeAfterBytes)
+    .addOption(mslOption(30))
     .addOption(pcapOption())
     .addOption(pcapEncapOption())
     .addOption(loss)
     .addOption(delay)
     .addOption(seed)
     .addOption(ioOption())
-    .option("--no-tui", "one line per event instead of the terminal UI")
-    .option("--json", "one JSON object per line", false)
+    .addOption(noTui)
+    .addOption(json)
     .addHelpText(
       "after",
       "\nOn a terminal it shows the terminal UI (q quits: open connections are aborted, the\n" +
@@ -302,36 +233,14 @@ export function registerListen(prog: Command, out: (line: string) => void): void
         "  finwait listen --loss 10% --delay 20 --seed 7   10 % loss, 20 ms each way",
     )
     .action(async (o) => {
-      const ac = new AbortController();
-      const stop = () => ac.abort();
-      Deno.addSignalListener("SIGINT", stop);
-      Deno.addSignalListener("SIGTERM", stop);
-      try {
-        await withPcapFile(o.pcap, o.pcapEncap, out, async (pcap) => {
-          const settings: ListenSettings = {
-            bind: o.bind,
-            mode: o.echo ? "echo" : "sink",
-            closeAfterBytes: o.closeAfterBytes,
-            msl: o.msl,
-            pcap,
-            impair: impairmentOf(o),
-            io: ioOf(o.io, impairmentOf(o) !== undefined),
-          };
-          if (wantTui(o)) {
-            await runNetTui({
-              role: "listen",
-              msl: o.msl * 1000,
-              out,
-              signal: ac.signal,
-              run: (hooks) => runListen(settings, hooks),
-            });
-          } else {
-            await runListen(settings, { onLine: lineWriter(o.json, out), signal: ac.signal });
-          }
-        });
-      } finally {
-        Deno.removeSignalListener("SIGINT", stop);
-        Deno.removeSignalListener("SIGTERM", stop);
-      }
+      await runUdpAction(o, { role: "listen", out, signals: ["SIGINT", "SIGTERM"] }, (udp) => {
+        const settings: ListenSettings = {
+          ...udp,
+          bind: o.bind,
+          mode: o.echo ? "echo" : "sink",
+          closeAfterBytes: o.closeAfterBytes,
+        };
+        return (hooks) => runListen(settings, hooks);
+      });
     });
 }

@@ -11,7 +11,7 @@ import { intArg, lossArg, numberArg } from "./args.ts";
 import { UsageError } from "./trace_cmd.ts";
 import { parseIp } from "../wire/checksum.ts";
 import type { Cause, State } from "../tcb/state.ts";
-import type { CloseReason, ConnId } from "../tcb/events.ts";
+import type { CloseReason, ConnectionCounters, ConnId } from "../tcb/events.ts";
 import { DEFAULT_UDP_PORT, formatAddress, parseHostPort } from "../../transports/transport.ts";
 import { Sha256 } from "./digest.ts";
 import type { Driver } from "../../transports/driver.ts";
@@ -173,6 +173,37 @@ export interface NetControl {
   open?(): ConnId;
 }
 
+/** Hooks of `runListen`, `runConnect` and `runTun` (the terminal UI passes them all). */
+export interface NetHooks {
+  onLine(line: NetLine): void;
+  /**
+   * The driver, once the socket is open (for the UI: raw events, commands), and the
+   * command's own write (counted in the `closed` line) and open (`connect`).
+   */
+  onDriver?(driver: Driver, control: NetControl): void;
+  /** Stops the command: open connections are aborted, the summary printed. */
+  signal?: AbortSignal;
+  /** Events the driver queues: `"all"` adds one per segment (the UI's diagram). */
+  events?: "all" | "lifecycle";
+  /**
+   * `connect`: once every connection has closed, keep running until `signal` aborts
+   * (the UI: the user may open more with `control.open`, and quits when done).
+   */
+  waitForSignal?: boolean;
+}
+
+/** Settings `listen` and `connect` share. */
+export interface UdpRunSettings {
+  /** Maximum segment lifetime in seconds (TIME-WAIT lasts 2·MSL). */
+  msl: number;
+  /** Write every segment into this pcap file as it happens (see `capturePackets`). */
+  pcap?: PcapFile;
+  /** Seeded user-space loss and delay on both directions (`--loss`, `--delay`). */
+  impair?: UdpImpairment;
+  /** Which UDP sockets (`--io`). */
+  io?: UdpIo;
+}
+
 /** What the CLI tracks per connection. */
 export class ConnRecord {
   readonly id: ConnId;
@@ -196,6 +227,41 @@ export class ConnRecord {
     this.peer = peer;
   }
 
+  /** Counts `n` bytes of `data` taken by the send buffer. */
+  wrote(data: Uint8Array, n: number): void {
+    this.bytesOut += n;
+    this.digestOut.update(data.subarray(0, n));
+  }
+
+  /** Counts `data` read from the connection. */
+  read(data: Uint8Array): void {
+    this.bytesIn += data.length;
+    this.digestIn.update(data);
+  }
+
+  /** Copies the TCB's counters (segments, bytes acknowledged, retransmissions). */
+  takeCounters(k: ConnectionCounters): void {
+    this.segmentsIn = k.segmentsIn;
+    this.bytesAcked = k.bytesAcked;
+    this.segmentsOut = k.segmentsOut;
+    this.retransmissions = k.retransmissions;
+  }
+
+  /** The `state` line of a transition of this connection. */
+  stateLine(t: number, ev: { from: State; to: State; cause: Cause }): NetLine {
+    return {
+      type: "state",
+      t,
+      conn: this.id,
+      peer: this.peer,
+      from: ev.from,
+      to: ev.to,
+      cause: ev.cause,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+
   /** The `closed` line for this connection. */
   closedLine(t: number): NetLine {
     return {
@@ -213,6 +279,21 @@ export class ConnRecord {
       retransmissions: this.retransmissions,
     };
   }
+}
+
+/**
+ * The command's own write of {@linkcode NetControl}: sends on the driver and counts
+ * what the send buffer took in the connection's record, if it has one.
+ */
+export function recordedWrite(
+  driver: Driver,
+  records: ReadonlyMap<ConnId, ConnRecord>,
+): NetControl["write"] {
+  return (id, data) => {
+    const n = driver.send(id, data);
+    records.get(id)?.wrote(data, n);
+    return n;
+  };
 }
 
 /** One line of text for `line` (the human format; `--json` prints the object). */
@@ -275,6 +356,39 @@ export function pcapEncapOption() {
     "--pcap-encap <framing>",
     "pcap framing: synthetic IPv4/TCP, or IP/UDP/TCP with the real UDP addresses",
   ).choices(["ip", "udp"] as const).default("ip" as const);
+}
+
+/** `--no-tui` and `--json` of the net commands (fresh Options per command). */
+export function outputOptions() {
+  return [
+    new Option("--no-tui", "one line per event instead of the terminal UI"),
+    new Option("--json", "one JSON object per line").default(false),
+  ] as const;
+}
+
+/** `--sink`, `--echo` and `--close-after-bytes` of `listen` and `tun listen` (fresh Options). */
+export function sinkEchoOptions() {
+  return [
+    new Option("--sink", "read everything; close when the peer closes (default)"),
+    new Option("--echo", "write back everything read").conflicts("sink"),
+    new Option(
+      "--close-after-bytes <n>",
+      "close our side first once n bytes came in (then we wait in TIME-WAIT)",
+    ).argParser(sizeArg("--close-after-bytes")),
+  ] as const;
+}
+
+/** `--connections` of `connect` and `tun connect` (a fresh Option per command). */
+export function connectionsOption() {
+  return new Option("--connections <n>", "connections opened at once")
+    .argParser(intArg("--connections", 1, 10_000))
+    .default(1);
+}
+
+/** `--timeout` of `connect` and `tun connect` (a fresh Option per command). */
+export function timeoutOption() {
+  return new Option("--timeout <seconds>", "abort whatever is still open after this long")
+    .argParser(numberArg("timeout", 0.001, 86_400));
 }
 
 /** Local address of `--pcap-encap ip` captures (as `finwait trace` writes A). */

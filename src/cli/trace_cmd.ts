@@ -6,7 +6,7 @@
  * @module
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { intArg, lossArg, numberArg } from "./args.ts";
+import { intArg, lossArg, mslOption, numberArg } from "./args.ts";
 import { renderFigure } from "../trace/figure.ts";
 import { entryJson } from "../trace/json.ts";
 import { capturePcap, type WorldCapture } from "../trace/pcap.ts";
@@ -144,12 +144,7 @@ export function registerTrace(prog: Command, out: (line: string) => void): void 
     .argument("<scenario>", "which close to play (see the list below)")
     .option("--seed <n>", "seed of the simulated network", intArg("seed", 0, 2 ** 32 - 1), 1)
     .option("--loss <p>", "loss on both directions after the handshake (0.1 or 10%)", lossArg)
-    .option(
-      "--msl <seconds>",
-      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
-      numberArg("msl", 0.001, 3600),
-      1,
-    )
+    .addOption(mslOption(1))
     .option("--delay <ms>", "one-way delay of the link", numberArg("delay", 0, 60_000), 10)
     .addOption(
       new Option("--format <format>", "figure or diagram (the RFC figure), or json")

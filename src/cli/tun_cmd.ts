@@ -17,20 +17,27 @@
  * @module
  */
 import { type Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { intArg, lossArg, numberArg } from "./args.ts";
+import { intArg, lossArg, mslOption, numberArg } from "./args.ts";
 import {
+  connectionsOption,
   ConnRecord,
   formatLine,
   type NetControl,
+  type NetHooks,
   type NetLine,
   nonZero,
+  outputOptions,
+  recordedWrite,
   resolveHost,
+  sinkEchoOptions,
   sizeArg,
   targetArg,
+  timeoutOption,
 } from "./net_args.ts";
 import { summarize } from "./listen_cmd.ts";
-import { ConnectFailed, patternByte } from "./connect_cmd.ts";
-import { runNetTui, wantTui } from "./net_tui.ts";
+import { ConnectFailed } from "./connect_cmd.ts";
+import { closeError, runNetAction, untilAborted, untilAllClosed } from "./net_run.ts";
+import { sendPattern } from "./pattern.ts";
 import { Driver } from "../../transports/driver.ts";
 import { formatAddress } from "../../transports/transport.ts";
 import { type TunImpairment, TunTransport } from "../../transports/tun.ts";
@@ -81,16 +88,7 @@ export interface TunSessionSettings {
 }
 
 /** Hooks of {@linkcode runTun} (those of `runListen` and `runConnect`, for the terminal UI). */
-export interface TunHooks {
-  onLine(line: NetLine): void;
-  /** The driver once the interface is open, and the command's own write (and open). */
-  onDriver?(driver: Driver, control: NetControl): void;
-  signal?: AbortSignal;
-  /** Driver events: every segment (`"all"`, the UI's diagram) or lifecycle only (default). */
-  events?: "all" | "lifecycle";
-  /** `connect`: once every connection closed, stay until `signal` (the UI quits). */
-  waitForSignal?: boolean;
-}
+export type TunHooks = NetHooks;
 
 /** What {@linkcode runTun} ended with. */
 export interface TunResult {
@@ -101,20 +99,6 @@ export interface TunResult {
 }
 
 const CHUNK = 64 * 1024;
-/**
- * The `connect` pattern repeats every 2^19 bytes (byte i is `(i * 131 + (i >>> 11)) &
- * 255`: 131·2^19 is a multiple of 256, and i >>> 11 grows by 256), so one precomputed
- * period (plus a chunk) serves any offset without filling a buffer per send.
- */
-const PATTERN_PERIOD = 1 << 19;
-let patternCache: Uint8Array | undefined;
-
-function patternBuffer(): Uint8Array {
-  if (patternCache) return patternCache;
-  const p = new Uint8Array(PATTERN_PERIOD + CHUNK);
-  for (let i = 0; i < p.length; i++) p[i] = patternByte(i);
-  return patternCache = p;
-}
 
 /** One line of text for `tun` (the `listen` and `connect` format, naming the interface). */
 export function formatTunLine(line: NetLine, dev: string): string {
@@ -166,37 +150,19 @@ export async function runTun(
   const open = (c: ConnRecord) => c.state === "ESTABLISHED" || c.state === "CLOSE-WAIT";
   const syncCounters = (c: ConnRecord) => {
     const k = counters.get(c.id);
-    if (!k) return;
-    c.bytesAcked = k.bytesAcked;
-    c.segmentsOut = k.segmentsOut;
-    c.retransmissions = k.retransmissions;
-  };
-  const pattern = patternBuffer();
-  const fill = (from: number, n: number) => {
-    const at = from % PATTERN_PERIOD;
-    return pattern.subarray(at, at + n);
+    if (k) c.takeCounters(k);
   };
   /** Hands the pattern (or pending echo bytes) to the send buffer as far as it takes them. */
   const pump = (c: ConnRecord) => {
     if (c.closing || !open(c)) return;
     if (c.pending) {
       const n = driver.send(c.id, c.pending);
-      c.bytesOut += n;
-      c.digestOut.update(c.pending.subarray(0, n));
+      c.wrote(c.pending, n);
       c.pending = n === c.pending.length ? undefined : c.pending.subarray(n);
       if (c.pending) return;
     }
     if (s.sendAfterFin && !peerFin.has(c.id)) return;
-    let off = offset.get(c.id) ?? 0;
-    while (off < s.send) {
-      const data = fill(off, Math.min(CHUNK, s.send - off));
-      const n = driver.send(c.id, data);
-      c.digestOut.update(data.subarray(0, n));
-      off += n;
-      c.bytesOut += n;
-      if (n < data.length) break;
-    }
-    offset.set(c.id, off);
+    offset.set(c.id, sendPattern(driver, c, offset.get(c.id) ?? 0, s.send));
   };
   const take = (c: ConnRecord) => {
     if (c.pending) return; // echo: read on once the last chunk went out
@@ -204,8 +170,7 @@ export async function runTun(
       const n = driver.readInto(c.id, buf);
       if (n === 0) return;
       const data = buf.subarray(0, n);
-      c.bytesIn += n;
-      c.digestIn.update(data);
+      c.read(data);
       if (s.echo) {
         c.pending = data.slice();
         pump(c);
@@ -254,17 +219,7 @@ export async function runTun(
       c.state = ev.to;
       if (ev.counters) counters.set(ev.conn, ev.counters); // final, on entering TIME-WAIT
       syncCounters(c);
-      emit({
-        type: "state",
-        t: t(),
-        conn: ev.conn,
-        peer: c.peer,
-        from: ev.from,
-        to: ev.to,
-        cause: ev.cause,
-        bytesIn: c.bytesIn,
-        bytesOut: c.bytesOut,
-      });
+      emit(c.stateLine(t(), ev));
       if (ev.to === "ESTABLISHED") pump(c);
       return;
     }
@@ -297,15 +252,7 @@ export async function runTun(
     }
   });
   const control: NetControl = {
-    write: (id, data) => {
-      const n = driver.send(id, data);
-      const c = records.get(id);
-      if (c) {
-        c.bytesOut += n;
-        c.digestOut.update(data.subarray(0, n));
-      }
-      return n;
-    },
+    write: recordedWrite(driver, records),
     open: s.role === "connect" ? () => driver.connect(targetIp!, s.target!.port) : undefined,
   };
 
@@ -318,10 +265,7 @@ export async function runTun(
       (d.impair ? `, impaired in user space (${impairText(d.impair)})` : ""),
   });
 
-  const stopped = new Promise<void>((resolve) => {
-    if (hooks.signal?.aborted) return resolve();
-    hooks.signal?.addEventListener("abort", () => resolve(), { once: true });
-  });
+  const stopped = untilAborted(hooks.signal);
   let finished: boolean;
   if (s.role === "listen") {
     driver.listen(s.port!, { backlog: 1024 });
@@ -348,15 +292,7 @@ export async function runTun(
     });
     // Each connection's record comes with its first event (CLOSED → SYN-SENT).
     for (let i = 0; i < s.connections; i++) driver.connect(targetIp!, s.target!.port);
-    const allClosed = () => order.every((c) => c.reason !== undefined);
-    finished = await Promise.race([
-      driver.until(allClosed, s.timeout === undefined ? Infinity : s.timeout * 1000),
-      stopped.then(() => false),
-    ]);
-    if (finished && hooks.waitForSignal) {
-      await stopped;
-      finished = allClosed(); // connections the UI opened meanwhile may still be open
-    }
+    finished = await untilAllClosed(driver, order, s.timeout, stopped, hooks.waitForSignal);
   }
   const open_ = order.filter((c) => c.reason === undefined);
   if (open_.length > 0) {
@@ -393,17 +329,13 @@ export async function runTun(
   let error: string | undefined;
   if (s.role === "connect") {
     const want: CloseReason = s.close === "abort" ? "aborted" : "normal";
-    const bad = reasons.findIndex((r) => r !== want);
     const peer = formatAddress(targetIp!, s.target!.port);
-    if (!finished) error = "Stopped before every connection closed";
-    else if (bad >= 0) {
-      const r = reasons[bad];
-      error = r === "refused"
-        ? `Cannot connect: ${peer} refused the connection (is a kernel socket listening there?)`
-        : r === "timeout"
-        ? `Connection to ${peer} timed out (is ${d.peer} on "${d.dev}" and the interface up?)`
-        : `Connection ${order[bad].id} to ${peer} ended with "${r}", not "${want}"`;
-    }
+    error = !finished
+      ? "Stopped before every connection closed"
+      : closeError(order, reasons, want, peer, {
+        refused: "is a kernel socket listening there?",
+        timeout: `is ${d.peer} on "${d.dev}" and the interface up?`,
+      });
   }
   return { summary, reasons, error };
 }
@@ -521,20 +453,21 @@ export function registerTun(prog: Command, out: (line: string) => void): void {
   const writer = (json: boolean) => (l: NetLine) =>
     out(json ? JSON.stringify(l) : formatTunLine(l, tun.opts().dev));
 
+  const [sink, echo, closeAfterBytes] = sinkEchoOptions();
+  const [listenNoTui, listenJson] = outputOptions();
   tun.command("listen")
     .description("Accept connections from kernel sockets and show every one close")
     .argument("<port>", "TCP port", portArg)
-    .addOption(new Option("--sink", "read everything; close when the peer closes (default)"))
-    .addOption(new Option("--echo", "write back everything read").conflicts("sink"))
-    .option(
-      "--close-after-bytes <n>",
-      "close our side first once n bytes came in (then we wait in TIME-WAIT)",
-      sizeArg("--close-after-bytes"),
-    )
+    .addOption(sink)
+    .addOption(echo)
+    .addOption(closeAfterBytes)
     .option("--send <bytes>", "bytes to send on each connection", sizeArg("--send"), 0)
     .option("--send-after-fin", "send only after the peer's FIN (a half-closed connection)")
     .addOption(
-      new Option("--close <how>", `${CLOSE_HELP} (default: passive, full with --close-after-bytes)`)
+      new Option(
+        "--close <how>",
+        `${CLOSE_HELP} (default: passive, full with --close-after-bytes)`,
+      )
         .choices(["full", "half", "abort", "passive"] as const),
     )
     .option(
@@ -542,55 +475,41 @@ export function registerTun(prog: Command, out: (line: string) => void): void {
       "exit once n connections have closed",
       intArg("--exit-after", 1, 1e9),
     )
-    .option(
-      "--msl <seconds>",
-      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
-      numberArg("msl", 0.001, 3600),
-      30,
-    )
-    .option("--no-tui", "one line per event instead of the terminal UI")
-    .option("--json", "one JSON object per line", false)
+    .addOption(mslOption(30))
+    .addOption(listenNoTui)
+    .addOption(listenJson)
     .action(async (port, o) => {
-      await withSignals(async (signal) => {
-        const settings: TunSessionSettings = {
-          role: "listen",
-          port,
-          connections: 0,
-          send: o.send,
-          sendAfterFin: o.sendAfterFin ?? false,
-          echo: o.echo ?? false,
-          close: o.close ?? (o.closeAfterBytes !== undefined ? "full" : "passive"),
-          closeAfterBytes: o.closeAfterBytes ?? 0,
-          msl: o.msl,
-          exitAfter: o.exitAfter,
-        };
-        if (wantTui(o)) {
-          await runNetTui({
-            role: "listen",
-            msl: o.msl * 1000,
-            out,
-            signal,
-            run: (hooks) => runTun(device(), settings, hooks),
-          });
-        } else {
-          await runTun(device(), settings, { onLine: writer(o.json), signal });
-        }
-      });
+      const settings: TunSessionSettings = {
+        role: "listen",
+        port,
+        connections: 0,
+        send: o.send,
+        sendAfterFin: o.sendAfterFin ?? false,
+        echo: o.echo ?? false,
+        close: o.close ?? (o.closeAfterBytes !== undefined ? "full" : "passive"),
+        closeAfterBytes: o.closeAfterBytes ?? 0,
+        msl: o.msl,
+        exitAfter: o.exitAfter,
+      };
+      await runNetAction(
+        o,
+        { role: "listen", out, signals: ["SIGINT", "SIGTERM"] },
+        writer(o.json),
+        (hooks) => runTun(device(), settings, hooks),
+      );
     });
 
+  const [connectNoTui, connectJson] = outputOptions();
   tun.command("connect")
     .description("Open connections to a kernel listener, send, close, wait through TIME-WAIT")
     .argument("<host:port>", "the kernel listener, e.g. 10.77.0.1:8080", targetArg)
     .option("--send <bytes>", "bytes to send on each connection", sizeArg("--send"), 65536)
     .option("--send-after-fin", "send only after the peer's FIN (a half-closed connection)")
-    .option(
-      "--connections <n>",
-      "connections opened at once",
-      intArg("--connections", 1, 10_000),
-      1,
-    )
+    .addOption(connectionsOption())
     .addOption(
-      new Option("--close <how>", CLOSE_HELP).choices(["full", "half", "abort", "passive"] as const)
+      new Option("--close <how>", CLOSE_HELP).choices(
+        ["full", "half", "abort", "passive"] as const,
+      )
         .default("full" as const),
     )
     .option(
@@ -599,56 +518,29 @@ export function registerTun(prog: Command, out: (line: string) => void): void {
       sizeArg("--close-after-bytes"),
       0,
     )
-    .option(
-      "--msl <seconds>",
-      "maximum segment lifetime; TIME-WAIT lasts 2·MSL",
-      numberArg("msl", 0.001, 3600),
-      30,
-    )
-    .option(
-      "--timeout <seconds>",
-      "abort whatever is still open after this long",
-      numberArg("timeout", 0.001, 86_400),
-    )
-    .option("--no-tui", "one line per event instead of the terminal UI")
-    .option("--json", "one JSON object per line", false)
+    .addOption(mslOption(30))
+    .addOption(timeoutOption())
+    .addOption(connectNoTui)
+    .addOption(connectJson)
     .action(async (target, o) => {
-      await withSignals(async (signal) => {
-        const settings: TunSessionSettings = {
-          role: "connect",
-          target,
-          connections: o.connections,
-          send: o.send,
-          sendAfterFin: o.sendAfterFin ?? false,
-          echo: false,
-          close: o.close,
-          closeAfterBytes: o.closeAfterBytes,
-          msl: o.msl,
-          timeout: o.timeout,
-        };
-        const r = wantTui(o)
-          ? await runNetTui({
-            role: "connect",
-            msl: o.msl * 1000,
-            out,
-            signal,
-            run: (hooks) => runTun(device(), settings, hooks),
-          })
-          : await runTun(device(), settings, { onLine: writer(o.json), signal });
-        if (r.error) throw new ConnectFailed(r.error);
-      });
+      const settings: TunSessionSettings = {
+        role: "connect",
+        target,
+        connections: o.connections,
+        send: o.send,
+        sendAfterFin: o.sendAfterFin ?? false,
+        echo: false,
+        close: o.close,
+        closeAfterBytes: o.closeAfterBytes,
+        msl: o.msl,
+        timeout: o.timeout,
+      };
+      const r = await runNetAction(
+        o,
+        { role: "connect", out, signals: ["SIGINT", "SIGTERM"] },
+        writer(o.json),
+        (hooks) => runTun(device(), settings, hooks),
+      );
+      if (r.error) throw new ConnectFailed(r.error);
     });
-}
-
-async function withSignals(fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  try {
-    await fn(ac.signal);
-  } finally {
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
-  }
 }

@@ -54,12 +54,18 @@ Deno.test("args: HOST:PORT targets, byte counts with units", () => {
   assert.throws(() => size("lots"), /byte count/);
 });
 
+/** The program with `name` set to parse only: no action, no output, errors thrown. */
+function parseOnly(name: string) {
+  const prog = program(() => {}).exitOverride();
+  const cmd = prog.commands.find((c) => c.name() === name)!;
+  cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  cmd.action(() => {}); // parse only
+  return { prog, cmd };
+}
+
 Deno.test("args: --loss, --delay and --seed parse on listen and connect; bad values are errors", () => {
   for (const name of ["listen", "connect"]) {
-    const prog = program(() => {}).exitOverride();
-    const cmd = prog.commands.find((c) => c.name() === name)!;
-    cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    cmd.action(() => {}); // parse only
+    const { prog, cmd } = parseOnly(name);
     const target = name === "connect" ? ["127.0.0.1:9811"] : [];
     prog.parse([name, ...target, "--loss", "10%", "--delay", "20", "--seed", "9"], {
       from: "user",
@@ -69,10 +75,7 @@ Deno.test("args: --loss, --delay and --seed parse on listen and connect; bad val
     for (
       const bad of [["--loss", "150%"], ["--delay", "-5"], ["--delay", "soon"], ["--seed", "x"]]
     ) {
-      const p = program(() => {}).exitOverride();
-      const c = p.commands.find((x) => x.name() === name)!;
-      c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-      c.action(() => {});
+      const { prog: p } = parseOnly(name);
       assert.throws(
         () => p.parse([name, ...target, ...bad], { from: "user" }),
         /must be|loss must/,
@@ -89,10 +92,7 @@ Deno.test("args: --loss, --delay and --seed parse on listen and connect; bad val
 
 Deno.test("args: --io picks the UDP sockets; ffi with a user-space impairment is a usage error", async () => {
   for (const name of ["listen", "connect"]) {
-    const prog = program(() => {}).exitOverride();
-    const cmd = prog.commands.find((c) => c.name() === name)!;
-    cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    cmd.action(() => {}); // parse only
+    const { prog, cmd } = parseOnly(name);
     const target = name === "connect" ? ["127.0.0.1:9811"] : [];
     prog.parse([name, ...target], { from: "user" });
     assert.equal((cmd.opts() as { io: string }).io, "auto");
