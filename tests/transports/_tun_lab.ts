@@ -9,36 +9,16 @@
  * `/proc/net/snmp` (the kernel's RST and checksum-error counters), nftables counters
  * when `nft` is installed.
  */
-import { CliProcess } from "./_cli_procs.ts";
+import { CliProcess, have, JsonLinesProcess, sh } from "./_cli_procs.ts";
 import type { NetLine } from "../../src/cli/net_args.ts";
+
+export { closedLine, output, sh } from "./_cli_procs.ts";
 
 export const KERNEL_IP = "10.77.0.1";
 export const FINWAIT_IP = "10.77.0.2";
 
 const PEER_SCRIPT = new URL("./_kernel_peer.ts", import.meta.url).pathname;
 const LINGER_SCRIPT = new URL("./_kernel_linger.py", import.meta.url).pathname;
-
-/** Runs a command; returns its success and combined output (never throws unless `check`). */
-export async function sh(cmd: string[], check = true): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await new Deno.Command(cmd[0], {
-      args: cmd.slice(1),
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-    if (check && !r.success) throw new Error(`${cmd.join(" ")} failed: ${out.trim()}`);
-    return { ok: r.success, out };
-  } catch (e) {
-    if (check) throw e;
-    return { ok: false, out: String(e) };
-  }
-}
-
-async function have(tool: string): Promise<boolean> {
-  return (await sh(["sh", "-c", `command -v ${tool}`], false)).ok;
-}
 
 let labCount = 0;
 const TAG = `${Deno.pid % 10000}`;
@@ -74,39 +54,12 @@ export function pythonAvailable(): Promise<boolean> {
 }
 
 /** A JSON-lines subprocess with a command stdin (the kernel side). */
-export class JsonProcess {
-  readonly child: Deno.ChildProcess;
-  readonly lines: Record<string, unknown>[] = [];
-  readonly stderr: Promise<string>;
-  readonly done: Promise<Deno.CommandStatus>;
+export class JsonProcess extends JsonLinesProcess<Record<string, unknown>> {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #waiters: (() => void)[] = [];
 
   constructor(argv: string[]) {
-    this.child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    super(argv, "piped");
     this.#writer = this.child.stdin.getWriter();
-    this.stderr = new Response(this.child.stderr).text();
-    this.done = this.#read().then(() => this.child.status);
-  }
-
-  async #read(): Promise<void> {
-    let rest = "";
-    for await (const chunk of this.child.stdout.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      let i;
-      while ((i = rest.indexOf("\n")) >= 0) {
-        const line = rest.slice(0, i).trim();
-        rest = rest.slice(i + 1);
-        if (line.startsWith("{")) this.lines.push(JSON.parse(line));
-        for (const w of this.#waiters.splice(0)) w();
-      }
-    }
-    for (const w of this.#waiters.splice(0)) w();
   }
 
   /** Sends command lines. */
@@ -131,10 +84,7 @@ export class JsonProcess {
             (await this.stderrNow()),
         );
       }
-      await Promise.race([
-        new Promise<void>((r) => this.#waiters.push(r)),
-        new Promise((r) => setTimeout(r, 50)),
-      ]);
+      await this.nextLineOr(50);
     }
   }
 
@@ -145,10 +95,6 @@ export class JsonProcess {
       throw new Error(`Kernel side: expected "${ev}", got ${JSON.stringify(l)}\n${this.dump()}`);
     }
     return l;
-  }
-
-  dump(): string {
-    return this.lines.map((l) => JSON.stringify(l)).join("\n");
   }
 
   async stderrNow(): Promise<string> {
@@ -164,20 +110,7 @@ export class JsonProcess {
     try {
       await this.#writer.close();
     } catch { /* closed */ }
-    const t = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, ms);
-    const s = await this.done;
-    clearTimeout(t);
-    return s;
-  }
-
-  kill(): void {
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* gone */ }
+    return await this.exit(ms);
   }
 }
 
@@ -242,21 +175,7 @@ export class Lab {
 
   /** Starts the Deno kernel-side helper: `listen` on `host:port` or `connect` to it. */
   kernel(mode: "listen" | "connect", host: string, port: number): JsonProcess {
-    const p = new JsonProcess([
-      "ip",
-      "netns",
-      "exec",
-      this.ns,
-      Deno.execPath(),
-      "run",
-      "-A",
-      PEER_SCRIPT,
-      mode,
-      host,
-      String(port),
-    ]);
-    this.#procs.push(p);
-    return p;
+    return this.spawn([Deno.execPath(), "run", "-A", PEER_SCRIPT, mode, host, String(port)]);
   }
 
   /** Starts any JSON-lines command inside the namespace (removed in `close()`). */
@@ -268,20 +187,7 @@ export class Lab {
 
   /** Starts the Python SO_LINGER helper. */
   python(mode: "listen" | "connect", host: string, port: number): JsonProcess {
-    const p = new JsonProcess([
-      "ip",
-      "netns",
-      "exec",
-      this.ns,
-      "python3",
-      "-u",
-      LINGER_SCRIPT,
-      mode,
-      host,
-      String(port),
-    ]);
-    this.#procs.push(p);
-    return p;
+    return this.spawn(["python3", "-u", LINGER_SCRIPT, mode, host, String(port)]);
   }
 
   /** The kernel's TCP sockets (`ss -Htan`). */
@@ -347,21 +253,22 @@ export class Lab {
    * by name, so it can be set before finwait creates the interface.
    */
   async nft(dropFirstFin: boolean): Promise<void> {
-    const d = this.dev;
+    // Packets from finwait come in on the interface, the kernel's go out on it.
+    const chain = (name: string, hook: string, ifname: string, from: string) => {
+      const match = `${ifname} "${this.dev}" tcp flags`;
+      return [
+        ` chain ${name} { type filter hook ${hook} priority 0; policy accept;`,
+        `  ${match} & rst == rst counter name rst_from_${from}`,
+        dropFirstFin
+          ? `  ${match} & fin == fin numgen inc mod 1000000 == 0 counter name fin_drop_${from} drop`
+          : "",
+        ` }`,
+      ];
+    };
     const rules = [
       `table inet fwlab {`,
-      ` chain in { type filter hook input priority 0; policy accept;`,
-      `  iifname "${d}" tcp flags & rst == rst counter name rst_from_finwait`,
-      dropFirstFin
-        ? `  iifname "${d}" tcp flags & fin == fin numgen inc mod 1000000 == 0 counter name fin_drop_finwait drop`
-        : "",
-      ` }`,
-      ` chain out { type filter hook output priority 0; policy accept;`,
-      `  oifname "${d}" tcp flags & rst == rst counter name rst_from_kernel`,
-      dropFirstFin
-        ? `  oifname "${d}" tcp flags & fin == fin numgen inc mod 1000000 == 0 counter name fin_drop_kernel drop`
-        : "",
-      ` }`,
+      ...chain("in", "input", "iifname", "finwait"),
+      ...chain("out", "output", "oifname", "kernel"),
       ` counter rst_from_finwait {}`,
       ` counter rst_from_kernel {}`,
       ` counter fin_drop_finwait {}`,
@@ -406,11 +313,6 @@ export function finwaitTransitions(lines: NetLine[], conn?: number): string[] {
       ? [`${l.from} → ${l.to} (${l.cause})`]
       : []
   );
-}
-
-/** The `closed` line of finwait's (first) connection. */
-export function closedLine(lines: NetLine[]): Extract<NetLine, { type: "closed" }> | undefined {
-  return lines.find((l) => l.type === "closed") as Extract<NetLine, { type: "closed" }>;
 }
 
 /** The `summary` line. */

@@ -6,8 +6,7 @@
  * for 2·MSL (a short `--msl`) before CLOSED, and exits 0.
  */
 import assert from "node:assert/strict";
-import { CliProcess, enteredAt, transitions } from "./_cli_procs.ts";
-import type { NetLine } from "../../src/cli/net_args.ts";
+import { CliProcess, closedLine, enteredAt, expectReceived, transitions } from "./_cli_procs.ts";
 
 const MSL = 0.3; // seconds: TIME-WAIT lasts 0.6 s
 const BYTES = 1024 * 1024;
@@ -39,10 +38,7 @@ Deno.test("e2e over UDP loopback: 1 MiB arrives intact; passive side CLOSED at o
     assert.equal(status.code, 0, `connect failed: ${await connector.stderr}\n${connector.dump()}`);
 
     // The connector: sent and acknowledged every byte, then TIME-WAIT for 2·MSL.
-    const sent = connector.lines.find((l) => l.type === "closed") as Extract<
-      NetLine,
-      { type: "closed" }
-    >;
+    const sent = closedLine(connector.lines)!;
     assert.ok(sent, connector.dump());
     assert.equal(sent.reason, "normal");
     assert.equal(sent.bytesOut, BYTES);
@@ -58,13 +54,7 @@ Deno.test("e2e over UDP loopback: 1 MiB arrives intact; passive side CLOSED at o
     assert.ok(closedAt - tw >= 2 * MSL - 0.005, `TIME-WAIT lasted ${closedAt - tw} s`);
 
     // The listener: every byte, the same digest, a passive close with no TIME-WAIT.
-    const got = await listener.waitFor((l) => l.type === "closed", 20_000, "closed") as Extract<
-      NetLine,
-      { type: "closed" }
-    >;
-    assert.equal(got.reason, "normal");
-    assert.equal(got.bytesIn, BYTES);
-    assert.equal(got.sha256In, sent.sha256Out);
+    const got = await expectReceived(listener, sent, BYTES);
     const ls = transitions(listener.lines, got.conn);
     assert.deepEqual(ls, [
       "LISTEN → SYN-RECEIVED (rcv-syn)",

@@ -23,8 +23,15 @@
  * are always removed.
  */
 import assert from "node:assert/strict";
-import { CliProcess, enteredAt, transitions } from "./_cli_procs.ts";
-import type { NetLine } from "../../src/cli/net_args.ts";
+import {
+  CliProcess,
+  closedLine,
+  enteredAt,
+  expectReceived,
+  have,
+  sh,
+  transitions,
+} from "./_cli_procs.ts";
 
 const TAG = `${Deno.pid % 100000}`;
 const NS_A = `fwA${TAG}`;
@@ -38,36 +45,15 @@ const BYTES = 1024 * 1024;
 const LOSS = "10%";
 const DELAY_MS = 20;
 
-async function run(cmd: string[], check = true): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await new Deno.Command(cmd[0], {
-      args: cmd.slice(1),
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-    if (check && !r.success) throw new Error(`${cmd.join(" ")} failed: ${out.trim()}`);
-    return { ok: r.success, out };
-  } catch (e) {
-    if (check) throw e;
-    return { ok: false, out: String(e) };
-  }
-}
-
-async function which(name: string): Promise<boolean> {
-  return (await run(["sh", "-c", `command -v ${name}`], false)).ok;
-}
-
 /** Why the test cannot run here, or undefined. */
 async function skipReason(): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return "network namespaces need Linux";
   if (Deno.uid() !== 0) return "needs root (network namespaces, tc)";
-  if (!(await which("ip"))) return "`ip` (iproute2) is not installed";
+  if (!(await have("ip"))) return "`ip` (iproute2) is not installed";
   const probe = `fwP${TAG}`;
-  const made = await run(["ip", "netns", "add", probe], false);
+  const made = await sh(["ip", "netns", "add", probe], false);
   if (!made.ok) return `cannot create a network namespace: ${made.out.trim()}`;
-  await run(["ip", "netns", "del", probe], false);
+  await sh(["ip", "netns", "del", probe], false);
   return undefined;
 }
 
@@ -75,8 +61,8 @@ const reason = await skipReason();
 if (reason) console.log(`netns test skipped: ${reason}`);
 
 async function teardown(): Promise<void> {
-  await run(["ip", "netns", "del", NS_A], false);
-  await run(["ip", "netns", "del", NS_B], false);
+  await sh(["ip", "netns", "del", NS_A], false);
+  await sh(["ip", "netns", "del", NS_B], false);
 }
 
 /** How the link is impaired: the text to print, and options for `connect`. */
@@ -88,9 +74,9 @@ interface Impairment {
 /** Builds the two hosts; returns what impairs the link. */
 async function setup(): Promise<Impairment> {
   await teardown();
-  await run(["ip", "netns", "add", NS_A]);
-  await run(["ip", "netns", "add", NS_B]);
-  await run([
+  await sh(["ip", "netns", "add", NS_A]);
+  await sh(["ip", "netns", "add", NS_B]);
+  await sh([
     "ip",
     "link",
     "add",
@@ -106,17 +92,17 @@ async function setup(): Promise<Impairment> {
     NS_B,
   ]);
   for (const [ns, dev, ip] of [[NS_A, DEV_A, IP_A], [NS_B, DEV_B, IP_B]]) {
-    await run(["ip", "-n", ns, "addr", "add", `${ip}/30`, "dev", dev]);
-    await run(["ip", "-n", ns, "link", "set", dev, "up"]);
-    await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+    await sh(["ip", "-n", ns, "addr", "add", `${ip}/30`, "dev", dev]);
+    await sh(["ip", "-n", ns, "link", "set", dev, "up"]);
+    await sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
   }
   const netem = (ns: string, dev: string, check: boolean) =>
-    run(
+    sh(
       ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "netem"]
         .concat(["loss", LOSS, "delay", `${DELAY_MS}ms`]),
       check,
     );
-  const tried = (await which("tc"))
+  const tried = (await have("tc"))
     ? await netem(NS_A, DEV_A, false)
     : { ok: false, out: "tc is not installed" };
   if (tried.ok) {
@@ -131,7 +117,7 @@ async function setup(): Promise<Impairment> {
   const delayArgs = ["--delay", String(DELAY_MS), "--seed", "1"];
   const userDelay =
     `delay: finwait connect --delay ${DELAY_MS}, both directions (user space, seeded)`;
-  if (!(await which("nft"))) {
+  if (!(await have("nft"))) {
     return {
       mechanism: `loss: finwait connect --loss ${LOSS} (user space, seeded); ${userDelay}; ` +
         `tc netem unavailable (${why}), nft not installed`,
@@ -139,7 +125,7 @@ async function setup(): Promise<Impairment> {
     };
   }
   for (const [ns, dev] of [[NS_A, DEV_A], [NS_B, DEV_B]]) {
-    const nft = (...a: string[]) => run(["ip", "netns", "exec", ns, "nft", ...a]);
+    const nft = (...a: string[]) => sh(["ip", "netns", "exec", ns, "nft", ...a]);
     await nft("add", "table", "inet", "fwloss");
     await nft("add", "chain", "inet", "fwloss", "out", "{ type filter hook output priority 0 ; }");
     await nft(
@@ -210,10 +196,7 @@ Deno.test({
         const note = connector.lines.find((l) => l.type === "note");
         assert.match(note?.type === "note" ? note.text : "", new RegExp(`delay ${DELAY_MS} ms`));
       }
-      const sent = connector.lines.find((l) => l.type === "closed") as Extract<
-        NetLine,
-        { type: "closed" }
-      >;
+      const sent = closedLine(connector.lines)!;
       assert.equal(sent.reason, "normal");
       assert.equal(sent.bytesAcked, BYTES);
       assert.equal(
@@ -222,13 +205,7 @@ Deno.test({
       );
       const tw = enteredAt(connector.lines, sent.conn, "TIME-WAIT")!;
       assert.ok(enteredAt(connector.lines, sent.conn, "CLOSED")! - tw >= 2 * MSL - 0.005);
-      const got = await listener.waitFor((l) => l.type === "closed", 20_000, "closed") as Extract<
-        NetLine,
-        { type: "closed" }
-      >;
-      assert.equal(got.reason, "normal");
-      assert.equal(got.bytesIn, BYTES);
-      assert.equal(got.sha256In, sent.sha256Out);
+      const got = await expectReceived(listener, sent, BYTES);
       assert.equal(transitions(listener.lines, got.conn).at(-1), "LAST-ACK → CLOSED (rcv-ack)");
       const summary = connector.lines.at(-1);
       console.log(

@@ -26,12 +26,14 @@ import {
   closedLine,
   FINWAIT_IP,
   finwaitTransitions,
+  type JsonProcess,
   KERNEL_IP,
   Lab,
   labSkipReason,
   nftAvailable,
   patternSha256,
   pythonAvailable,
+  type SsSocket,
   summaryLine,
 } from "./_tun_lab.ts";
 import type { NetLine } from "../../src/cli/net_args.ts";
@@ -69,6 +71,8 @@ function interop(
   });
 }
 
+type Peer = "kernel" | "python";
+
 /** Starts `finwait tun … listen PORT` and waits for its listening line. */
 async function finwaitListen(lab: Lab, tun: string[], args: string[]): Promise<CliProcess> {
   const f = lab.finwait(tun, ["listen", String(PORT), "--exit-after", "1", "--msl", MSL, ...args]);
@@ -76,10 +80,65 @@ async function finwaitListen(lab: Lab, tun: string[], args: string[]): Promise<C
   return f;
 }
 
+/** Starts the kernel side (Deno or Python) connecting to finwait; waits until connected. */
+async function peerConnect(lab: Lab, peer: Peer = "kernel"): Promise<JsonProcess> {
+  const k = lab[peer]("connect", FINWAIT_IP, PORT);
+  await k.expect("connected");
+  return k;
+}
+
+/**
+ * Starts the kernel side (Deno or Python) listening on PORT, then `finwait tun <tun>
+ * connect KERNEL:PORT <args> --msl MSL`; waits until the kernel side is connected.
+ */
+async function finwaitConnect(
+  lab: Lab,
+  tun: string[],
+  args: string[],
+  peer: Peer = "kernel",
+): Promise<{ f: CliProcess; k: JsonProcess }> {
+  const k = lab[peer]("listen", "0.0.0.0", PORT);
+  await k.expect("listening");
+  const f = lab.finwait(tun, ["connect", `${KERNEL_IP}:${PORT}`, ...args, "--msl", MSL]);
+  await k.expect("connected");
+  return { f, k };
+}
+
 /** Waits for finwait to exit; returns its exit code. */
 async function finwaitExit(f: CliProcess): Promise<number> {
   const st = await f.exit(30_000);
   return st.code;
+}
+
+const PASSIVE_OPEN = ["LISTEN → SYN-RECEIVED (rcv-syn)", "SYN-RECEIVED → ESTABLISHED (rcv-ack)"];
+const ACTIVE_OPEN = ["CLOSED → SYN-SENT (open)", "SYN-SENT → ESTABLISHED (rcv-syn-ack)"];
+const PASSIVE_CLOSE = [
+  "ESTABLISHED → CLOSE-WAIT (rcv-fin)",
+  "CLOSE-WAIT → LAST-ACK (close)",
+  "LAST-ACK → CLOSED (rcv-ack)",
+];
+const ACTIVE_CLOSE = [
+  "ESTABLISHED → FIN-WAIT-1 (close)",
+  "FIN-WAIT-1 → FIN-WAIT-2 (rcv-ack)",
+  "FIN-WAIT-2 → TIME-WAIT (rcv-fin)",
+  "TIME-WAIT → CLOSED (time-wait-expired)",
+];
+
+/** finwait exits 0, and its state lines are exactly `open` then `close`. */
+async function expectExitAndTransitions(
+  f: CliProcess,
+  open: string[],
+  close: string[],
+): Promise<void> {
+  assert.equal(await finwaitExit(f), 0, f.dump());
+  assert.deepEqual(finwaitTransitions(f.lines), [...open, ...close]);
+}
+
+/** The kernel side's line `l` carries `n` bytes of the connect pattern (and EOF, if `eof`). */
+async function expectPattern(l: Record<string, unknown>, n: number, eof = false): Promise<void> {
+  assert.equal(l.bytes, n);
+  if (eof) assert.equal(l.eof, true);
+  assert.equal(l.sha256, await patternSha256(n));
 }
 
 type Closed = Extract<NetLine, { type: "closed" }>;
@@ -89,6 +148,24 @@ function closed(f: CliProcess): Closed {
   const c = closedLine(f.lines);
   assert.ok(c, `finwait printed no closed line:\n${f.dump()}`);
   return c;
+}
+
+/** finwait's closed line, which must be a normal close with the given fields. */
+function closedNormally(
+  f: CliProcess,
+  want: { bytesIn?: number; sha256In?: unknown; bytesAcked?: number } = {},
+): Closed {
+  const c = closed(f);
+  assert.equal(c.reason, "normal");
+  if (want.bytesIn !== undefined) assert.equal(c.bytesIn, want.bytesIn);
+  if (want.sha256In !== undefined) assert.equal(c.sha256In, want.sha256In);
+  if (want.bytesAcked !== undefined) assert.equal(c.bytesAcked, want.bytesAcked);
+  return c;
+}
+
+/** finwait's state lines. */
+function stateLines(f: CliProcess): Extract<NetLine, { type: "state" }>[] {
+  return f.lines.filter((l) => l.type === "state") as Extract<NetLine, { type: "state" }>[];
 }
 
 /**
@@ -111,8 +188,23 @@ async function expectRsts(
   assert.equal(sum.dropped["bad-checksum"] ?? 0, 0, "bad checksums at finwait");
 }
 
+/** No RST on either side, and no checksum error. */
+const expectNoRsts = (lab: Lab, f: CliProcess) => expectRsts(lab, f, { kernel: 0, finwait: 0 });
+
 const isKernelTo = (port: number) => (s: { local: string; peer: string }) =>
   s.peer === `${FINWAIT_IP}:${port}` || s.local === `${KERNEL_IP}:${port}`;
+
+/** Waits (up to 5 s) for a kernel socket matching `mine` in TIME-WAIT. */
+function kernelTimeWait(
+  lab: Lab,
+  mine: (s: SsSocket) => boolean = () => true,
+): Promise<SsSocket> {
+  return lab.waitSocket(
+    (s) => s.state === "TIME-WAIT" && mine(s),
+    5_000,
+    "the kernel socket in TIME-WAIT",
+  );
+}
 
 /** Asserts TIME-WAIT lasted at least 2·MSL on finwait's side. */
 function expectTimeWait(lines: NetLine[]): void {
@@ -130,74 +222,30 @@ interop(
   "kernel client closes first: finwait CLOSE-WAIT → LAST-ACK → CLOSED, kernel in TIME-WAIT",
   async (lab) => {
     const f = await finwaitListen(lab, [], []);
-    const k = lab.kernel("connect", FINWAIT_IP, PORT);
-    await k.expect("connected");
+    const k = await peerConnect(lab);
     await k.send("write 100000", "close");
     const wrote = await k.expect("wrote");
     await k.expect("closed");
-    assert.equal(await finwaitExit(f), 0, f.dump());
-    assert.deepEqual(finwaitTransitions(f.lines), [
-      "LISTEN → SYN-RECEIVED (rcv-syn)",
-      "SYN-RECEIVED → ESTABLISHED (rcv-ack)",
-      "ESTABLISHED → CLOSE-WAIT (rcv-fin)",
-      "CLOSE-WAIT → LAST-ACK (close)",
-      "LAST-ACK → CLOSED (rcv-ack)",
-    ]);
-    const c = closed(f);
-    assert.equal(c.reason, "normal");
-    assert.equal(c.bytesIn, 100000);
-    assert.equal(c.sha256In, wrote.sha256);
-    const tw = await lab.waitSocket(
-      (s) => s.state === "TIME-WAIT" && s.peer === `${FINWAIT_IP}:${PORT}`,
-      5_000,
-      "the kernel socket in TIME-WAIT",
-    );
+    await expectExitAndTransitions(f, PASSIVE_OPEN, PASSIVE_CLOSE);
+    closedNormally(f, { bytesIn: 100000, sha256In: wrote.sha256 });
+    const tw = await kernelTimeWait(lab, (s) => s.peer === `${FINWAIT_IP}:${PORT}`);
     assert.equal(tw.local.startsWith(`${KERNEL_IP}:`), true);
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    await expectNoRsts(lab, f);
   },
 );
 
 interop(
   "kernel server closes first: finwait client CLOSE-WAIT → LAST-ACK → CLOSED, kernel in TIME-WAIT",
   async (lab) => {
-    const k = lab.kernel("listen", "0.0.0.0", PORT);
-    await k.expect("listening");
-    const f = lab.finwait([], [
-      "connect",
-      `${KERNEL_IP}:${PORT}`,
-      "--send",
-      "50000",
-      "--close",
-      "passive",
-      "--msl",
-      MSL,
-    ]);
-    await k.expect("connected");
+    const { f, k } = await finwaitConnect(lab, [], ["--send", "50000", "--close", "passive"]);
     await k.send("read 50000", "write 70000", "close");
-    const read = await k.expect("read");
-    assert.equal(read.bytes, 50000);
-    assert.equal(read.sha256, await patternSha256(50000));
+    await expectPattern(await k.expect("read"), 50000);
     const wrote = await k.expect("wrote");
     await k.expect("closed");
-    assert.equal(await finwaitExit(f), 0, f.dump());
-    assert.deepEqual(finwaitTransitions(f.lines), [
-      "CLOSED → SYN-SENT (open)",
-      "SYN-SENT → ESTABLISHED (rcv-syn-ack)",
-      "ESTABLISHED → CLOSE-WAIT (rcv-fin)",
-      "CLOSE-WAIT → LAST-ACK (close)",
-      "LAST-ACK → CLOSED (rcv-ack)",
-    ]);
-    const c = closed(f);
-    assert.equal(c.reason, "normal");
-    assert.equal(c.bytesIn, 70000);
-    assert.equal(c.sha256In, wrote.sha256);
-    assert.equal(c.bytesAcked, 50000);
-    await lab.waitSocket(
-      (s) => s.state === "TIME-WAIT" && s.local === `${KERNEL_IP}:${PORT}`,
-      5_000,
-      "the kernel socket in TIME-WAIT",
-    );
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    await expectExitAndTransitions(f, ACTIVE_OPEN, PASSIVE_CLOSE);
+    closedNormally(f, { bytesIn: 70000, sha256In: wrote.sha256, bytesAcked: 50000 });
+    await kernelTimeWait(lab, (s) => s.local === `${KERNEL_IP}:${PORT}`);
+    await expectNoRsts(lab, f);
   },
 );
 
@@ -209,7 +257,7 @@ interop(
  */
 async function kernelPassiveClose(
   lab: Lab,
-  k: ReturnType<Lab["kernel"]>,
+  k: JsonProcess,
   mine: (s: { local: string; peer: string }) => boolean,
 ): Promise<void> {
   await lab.waitSocket((s) => mine(s) && s.state === "CLOSE-WAIT", 5_000, "kernel CLOSE-WAIT");
@@ -233,59 +281,29 @@ interop(
   "finwait server closes first: finwait TIME-WAIT; kernel CLOSE-WAIT → LAST-ACK",
   async (lab) => {
     const f = await finwaitListen(lab, ["--delay", "150"], ["--close-after-bytes", "20000"]);
-    const k = lab.kernel("connect", FINWAIT_IP, PORT);
-    await k.expect("connected");
+    const k = await peerConnect(lab);
     await k.send("write 20000", "readall");
     await k.expect("wrote");
     const eof = await k.expect("read");
     assert.equal(eof.eof, true);
     await kernelPassiveClose(lab, k, isKernelTo(PORT));
-    assert.equal(await finwaitExit(f), 0, f.dump());
-    assert.deepEqual(finwaitTransitions(f.lines), [
-      "LISTEN → SYN-RECEIVED (rcv-syn)",
-      "SYN-RECEIVED → ESTABLISHED (rcv-ack)",
-      "ESTABLISHED → FIN-WAIT-1 (close)",
-      "FIN-WAIT-1 → FIN-WAIT-2 (rcv-ack)",
-      "FIN-WAIT-2 → TIME-WAIT (rcv-fin)",
-      "TIME-WAIT → CLOSED (time-wait-expired)",
-    ]);
+    await expectExitAndTransitions(f, PASSIVE_OPEN, ACTIVE_CLOSE);
     expectTimeWait(f.lines);
-    assert.equal(closed(f).reason, "normal");
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    closedNormally(f);
+    await expectNoRsts(lab, f);
   },
 );
 
 interop(
   "finwait client closes first: finwait TIME-WAIT; kernel CLOSE-WAIT → LAST-ACK",
   async (lab) => {
-    const k = lab.kernel("listen", "0.0.0.0", PORT);
-    await k.expect("listening");
-    const f = lab.finwait(["--delay", "150"], [
-      "connect",
-      `${KERNEL_IP}:${PORT}`,
-      "--send",
-      "20000",
-      "--msl",
-      MSL,
-    ]);
-    await k.expect("connected");
+    const { f, k } = await finwaitConnect(lab, ["--delay", "150"], ["--send", "20000"]);
     await k.send("readall");
-    const read = await k.expect("read");
-    assert.equal(read.bytes, 20000);
-    assert.equal(read.eof, true);
-    assert.equal(read.sha256, await patternSha256(20000));
+    await expectPattern(await k.expect("read"), 20000, true);
     await kernelPassiveClose(lab, k, isKernelTo(PORT));
-    assert.equal(await finwaitExit(f), 0, f.dump());
-    assert.deepEqual(finwaitTransitions(f.lines), [
-      "CLOSED → SYN-SENT (open)",
-      "SYN-SENT → ESTABLISHED (rcv-syn-ack)",
-      "ESTABLISHED → FIN-WAIT-1 (close)",
-      "FIN-WAIT-1 → FIN-WAIT-2 (rcv-ack)",
-      "FIN-WAIT-2 → TIME-WAIT (rcv-fin)",
-      "TIME-WAIT → CLOSED (time-wait-expired)",
-    ]);
+    await expectExitAndTransitions(f, ACTIVE_OPEN, ACTIVE_CLOSE);
     expectTimeWait(f.lines);
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    await expectNoRsts(lab, f);
   },
 );
 
@@ -296,9 +314,8 @@ interop(
  * out, finwait as soon as the data arrived, so each FIN is in flight while the other
  * side is already in FIN-WAIT-1 and both go through CLOSING into TIME-WAIT.
  */
-async function simultaneous(lab: Lab, f: CliProcess, k: ReturnType<Lab["kernel"]>) {
+async function simultaneous(lab: Lab, f: CliProcess, k: JsonProcess) {
   const mine = isKernelTo(PORT);
-  await k.expect("connected");
   const w = lab.watch(mine);
   await k.send("write 1000", "sleep 125", "close");
   await k.expect("wrote");
@@ -314,29 +331,23 @@ async function simultaneous(lab: Lab, f: CliProcess, k: ReturnType<Lab["kernel"]
     "TIME-WAIT → CLOSED (time-wait-expired)",
   ]);
   expectTimeWait(f.lines);
-  assert.equal(closed(f).reason, "normal");
+  closedNormally(f);
   assert.ok(seen.includes("CLOSING"), `kernel states: ${seen.join(", ")}`);
   assert.equal(seen.at(-1), "TIME-WAIT", `kernel states: ${seen.join(", ")}`);
-  await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+  await expectNoRsts(lab, f);
 }
 
 interop("both close at once (finwait server): both sides CLOSING → TIME-WAIT", async (lab) => {
   const f = await finwaitListen(lab, ["--delay", "250"], ["--close-after-bytes", "1000"]);
-  await simultaneous(lab, f, lab.kernel("connect", FINWAIT_IP, PORT));
+  await simultaneous(lab, f, await peerConnect(lab));
 });
 
 interop("both close at once (finwait client): both sides CLOSING → TIME-WAIT", async (lab) => {
-  const k = lab.kernel("listen", "0.0.0.0", PORT);
-  await k.expect("listening");
-  const f = lab.finwait(["--delay", "250"], [
-    "connect",
-    `${KERNEL_IP}:${PORT}`,
+  const { f, k } = await finwaitConnect(lab, ["--delay", "250"], [
     "--send",
     "0",
     "--close-after-bytes",
     "1000",
-    "--msl",
-    MSL,
   ]);
   await simultaneous(lab, f, k);
 });
@@ -346,41 +357,21 @@ interop("both close at once (finwait client): both sides CLOSING → TIME-WAIT",
 interop(
   "half-close: finwait shuts down first, then reads 40000 B the kernel sends after the FIN",
   async (lab) => {
-    const k = lab.kernel("listen", "0.0.0.0", PORT);
-    await k.expect("listening");
-    const f = lab.finwait([], [
-      "connect",
-      `${KERNEL_IP}:${PORT}`,
-      "--send",
-      "30000",
-      "--close",
-      "half",
-      "--msl",
-      MSL,
-    ]);
-    await k.expect("connected");
+    const { f, k } = await finwaitConnect(lab, [], ["--send", "30000", "--close", "half"]);
     await k.send("readall", "write 40000", "close");
-    const read = await k.expect("read");
-    assert.equal(read.bytes, 30000);
-    assert.equal(read.eof, true);
-    assert.equal(read.sha256, await patternSha256(30000));
+    await expectPattern(await k.expect("read"), 30000, true);
     const wrote = await k.expect("wrote");
     await k.expect("closed");
     assert.equal(await finwaitExit(f), 0, f.dump());
-    const states = f.lines.filter((l) => l.type === "state") as Extract<
-      NetLine,
-      { type: "state" }
-    >[];
+    const states = stateLines(f);
     const fw1 = states.find((l) => l.to === "FIN-WAIT-1")!;
     const tw = states.find((l) => l.to === "TIME-WAIT")!;
     assert.equal(fw1.bytesIn, 0, "nothing came in before our FIN");
     assert.equal(tw.from, "FIN-WAIT-2");
     assert.equal(tw.bytesIn, 40000, "the kernel's data came in after our FIN");
-    const c = closed(f);
-    assert.equal(c.reason, "normal");
-    assert.equal(c.sha256In, wrote.sha256);
+    closedNormally(f, { sha256In: wrote.sha256 });
     expectTimeWait(f.lines);
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    await expectNoRsts(lab, f);
   },
 );
 
@@ -388,76 +379,61 @@ interop(
   "half-close: the kernel shuts down first, finwait sends 40000 B in CLOSE-WAIT",
   async (lab) => {
     const f = await finwaitListen(lab, [], ["--send", "40000", "--send-after-fin"]);
-    const k = lab.kernel("connect", FINWAIT_IP, PORT);
-    await k.expect("connected");
+    const k = await peerConnect(lab);
     await k.send("write 30000", "shutdown", "readall", "close");
     const wrote = await k.expect("wrote");
     await k.expect("shutdown");
     const read = await k.expect("read");
     await k.expect("closed");
-    assert.equal(read.bytes, 40000);
-    assert.equal(read.eof, true);
-    assert.equal(read.sha256, await patternSha256(40000));
+    await expectPattern(read, 40000, true);
     assert.equal(await finwaitExit(f), 0, f.dump());
-    const states = f.lines.filter((l) => l.type === "state") as Extract<
-      NetLine,
-      { type: "state" }
-    >[];
-    assert.deepEqual(states.slice(-3).map((l) => [l.from, l.to, l.bytesOut]), [
+    assert.deepEqual(stateLines(f).slice(-3).map((l) => [l.from, l.to, l.bytesOut]), [
       ["ESTABLISHED", "CLOSE-WAIT", 0],
       ["CLOSE-WAIT", "LAST-ACK", 40000],
       ["LAST-ACK", "CLOSED", 40000],
     ]);
-    const c = closed(f);
-    assert.equal(c.reason, "normal");
-    assert.equal(c.bytesIn, 30000);
-    assert.equal(c.sha256In, wrote.sha256);
-    await lab.waitSocket((s) => s.state === "TIME-WAIT", 5_000, "the kernel in TIME-WAIT");
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    closedNormally(f, { bytesIn: 30000, sha256In: wrote.sha256 });
+    await kernelTimeWait(lab);
+    await expectNoRsts(lab, f);
   },
 );
 
 // ------------------------------------------------------------------- resets
 
-interop("finwait client aborts: the kernel reads ECONNRESET", async (lab) => {
-  const k = lab.kernel("listen", "0.0.0.0", PORT);
-  await k.expect("listening");
-  const f = lab.finwait([], [
-    "connect",
-    `${KERNEL_IP}:${PORT}`,
-    "--send",
-    "30000",
-    "--close",
-    "abort",
-    "--msl",
-    MSL,
-  ]);
-  await k.expect("connected");
-  await k.send("readall");
+/** The kernel side reads until the connection is reset. */
+async function expectConnectionReset(k: JsonProcess): Promise<Record<string, unknown>> {
   const err = await k.expect("error");
   assert.equal(err.error, "ConnectionReset", JSON.stringify(err));
-  assert.equal(err.bytes, 30000, "everything sent was read before the RST");
+  return err;
+}
+
+/** finwait's abort: it exits 0 having sent one RST, and the kernel socket is gone. */
+async function expectAborted(lab: Lab, f: CliProcess): Promise<Closed> {
   assert.equal(await finwaitExit(f), 0, f.dump());
-  assert.equal(closed(f).reason, "aborted");
-  assert.equal(finwaitTransitions(f.lines).at(-1), "ESTABLISHED → CLOSED (abort)");
-  assert.equal((await lab.snmp()).EstabResets, 1);
+  const c = closed(f);
+  assert.equal(c.reason, "aborted");
   assert.equal((await lab.ss()).filter(isKernelTo(PORT)).length, 0);
   await expectRsts(lab, f, { kernel: 0, finwait: 1 });
+  return c;
+}
+
+interop("finwait client aborts: the kernel reads ECONNRESET", async (lab) => {
+  const { f, k } = await finwaitConnect(lab, [], ["--send", "30000", "--close", "abort"]);
+  await k.send("readall");
+  const err = await expectConnectionReset(k);
+  assert.equal(err.bytes, 30000, "everything sent was read before the RST");
+  await expectAborted(lab, f);
+  assert.equal(finwaitTransitions(f.lines).at(-1), "ESTABLISHED → CLOSED (abort)");
+  assert.equal((await lab.snmp()).EstabResets, 1);
 });
 
 interop("finwait server aborts: the kernel reads ECONNRESET", async (lab) => {
   const f = await finwaitListen(lab, [], ["--close", "abort", "--close-after-bytes", "30000"]);
-  const k = lab.kernel("connect", FINWAIT_IP, PORT);
-  await k.expect("connected");
+  const k = await peerConnect(lab);
   await k.send("write 30000", "readall");
   await k.expect("wrote");
-  const err = await k.expect("error");
-  assert.equal(err.error, "ConnectionReset", JSON.stringify(err));
-  assert.equal(await finwaitExit(f), 0, f.dump());
-  assert.equal(closed(f).reason, "aborted");
-  assert.equal(closed(f).bytesIn, 30000);
-  assert.equal((await lab.ss()).filter(isKernelTo(PORT)).length, 0);
-  await expectRsts(lab, f, { kernel: 0, finwait: 1 });
+  await expectConnectionReset(k);
+  assert.equal((await expectAborted(lab, f)).bytesIn, 30000);
 });
 
 /**
@@ -465,7 +441,7 @@ interop("finwait server aborts: the kernel reads ECONNRESET", async (lab) => {
  * (RFC 2525 §2.17). From Python: Deno's `close()` shuts the write side down first (a
  * FIN, then the RST), so it cannot show this close cleanly.
  */
-async function unreadClose(lab: Lab, k: ReturnType<Lab["python"]>, n: number): Promise<void> {
+async function unreadClose(lab: Lab, k: JsonProcess, n: number): Promise<void> {
   await k.send("read 1");
   await k.expect("read");
   await lab.waitSocket(
@@ -477,111 +453,68 @@ async function unreadClose(lab: Lab, k: ReturnType<Lab["python"]>, n: number): P
   await k.expect("closed");
 }
 
-interop(
-  "kernel client closes with unread data (Python): RST, finwait reports reset",
-  async (lab) => {
-    const f = await finwaitListen(lab, [], ["--send", "10000"]);
-    const k = lab.python("connect", FINWAIT_IP, PORT);
-    await k.expect("connected");
-    await unreadClose(lab, k, 10000);
-    assert.equal(await finwaitExit(f), 0, f.dump());
-    assert.equal(closed(f).reason, "reset");
-    assert.equal(finwaitTransitions(f.lines).at(-1), "ESTABLISHED → CLOSED (rcv-rst)");
-    await expectRsts(lab, f, { kernel: 1, finwait: 0 });
-  },
-  needPython,
-);
+/** The Python side reads all `n` bytes, sets SO_LINGER 0 and closes: RST. */
+async function linger0Close(_lab: Lab, p: JsonProcess, n: number): Promise<void> {
+  await p.send(`read ${n}`, "linger0", "close");
+  assert.equal((await p.expect("read")).bytes, n);
+  await p.expect("linger0");
+  await p.expect("closed");
+}
 
-interop(
-  "kernel server closes with unread data (Python): RST, finwait client reports reset",
-  async (lab) => {
-    const k = lab.python("listen", "0.0.0.0", PORT);
-    await k.expect("listening");
-    const f = lab.finwait([], [
-      "connect",
-      `${KERNEL_IP}:${PORT}`,
-      "--send",
-      "10000",
-      "--close",
-      "passive",
-      "--msl",
-      MSL,
-    ]);
-    await k.expect("connected");
-    await unreadClose(lab, k, 10000);
-    assert.equal(await finwaitExit(f), 1, "a reset is not the normal close connect waits for");
-    assert.match(await f.stderr, /ended with "reset", not "normal"/);
-    assert.equal(closed(f).reason, "reset");
-    await expectRsts(lab, f, { kernel: 1, finwait: 0 });
-  },
-  needPython,
-);
+/** finwait exits with `code` and reports a reset; only the kernel sent an RST. */
+async function expectReset(lab: Lab, f: CliProcess, code: number, msg?: string): Promise<void> {
+  assert.equal(await finwaitExit(f), code, msg);
+  assert.equal(closed(f).reason, "reset");
+  await expectRsts(lab, f, { kernel: 1, finwait: 0 });
+}
 
-interop(
-  "kernel client closes with SO_LINGER 0 (Python): RST, finwait reports reset",
-  async (lab) => {
-    const f = await finwaitListen(lab, [], ["--send", "5000"]);
-    const p = lab.python("connect", FINWAIT_IP, PORT);
-    await p.expect("connected");
-    await p.send("read 5000", "linger0", "close");
-    assert.equal((await p.expect("read")).bytes, 5000);
-    await p.expect("linger0");
-    await p.expect("closed");
-    assert.equal(await finwaitExit(f), 0, f.dump());
-    assert.equal(closed(f).reason, "reset");
-    assert.equal(finwaitTransitions(f.lines).at(-1), "ESTABLISHED → CLOSED (rcv-rst)");
-    await expectRsts(lab, f, { kernel: 1, finwait: 0 });
-  },
-  needPython,
-);
+const pythonResets: [string, number, typeof unreadClose][] = [
+  ["unread data", 10000, unreadClose],
+  ["SO_LINGER 0", 5000, linger0Close],
+];
+for (const [how, n, close] of pythonResets) {
+  interop(
+    `kernel client closes with ${how} (Python): RST, finwait reports reset`,
+    async (lab) => {
+      const f = await finwaitListen(lab, [], ["--send", String(n)]);
+      await close(lab, await peerConnect(lab, "python"), n);
+      await expectReset(lab, f, 0, f.dump());
+      assert.equal(finwaitTransitions(f.lines).at(-1), "ESTABLISHED → CLOSED (rcv-rst)");
+    },
+    needPython,
+  );
 
-interop(
-  "kernel server closes with SO_LINGER 0 (Python): RST, finwait client reports reset",
-  async (lab) => {
-    const p = lab.python("listen", "0.0.0.0", PORT);
-    await p.expect("listening");
-    const f = lab.finwait([], [
-      "connect",
-      `${KERNEL_IP}:${PORT}`,
-      "--send",
-      "5000",
-      "--close",
-      "passive",
-      "--msl",
-      MSL,
-    ]);
-    await p.expect("connected");
-    await p.send("read 5000", "linger0", "close");
-    assert.equal((await p.expect("read")).bytes, 5000);
-    await p.expect("linger0");
-    await p.expect("closed");
-    assert.equal(await finwaitExit(f), 1);
-    assert.equal(closed(f).reason, "reset");
-    await expectRsts(lab, f, { kernel: 1, finwait: 0 });
-  },
-  needPython,
-);
+  interop(
+    `kernel server closes with ${how} (Python): RST, finwait client reports reset`,
+    async (lab) => {
+      const { f, k } = await finwaitConnect(
+        lab,
+        [],
+        ["--send", String(n), "--close", "passive"],
+        "python",
+      );
+      await close(lab, k, n);
+      await expectReset(lab, f, 1, "a reset is not the normal close connect waits for");
+      assert.match(await f.stderr, /ended with "reset", not "normal"/);
+    },
+    needPython,
+  );
+}
 
 // ------------------------------------------------------------------- 1 MiB each way
 
 interop("1 MiB each way intact, then the kernel closes first", async (lab) => {
   const f = await finwaitListen(lab, [], ["--send", "1MiB"]);
-  const k = lab.kernel("connect", FINWAIT_IP, PORT);
-  await k.expect("connected");
+  const k = await peerConnect(lab);
   await k.send(`xfer ${MIB} ${MIB}`, "close");
   const x = await k.expect("xfer", 30_000);
   await k.expect("closed");
-  assert.equal(x.bytes, MIB);
-  assert.equal(x.sha256, await patternSha256(MIB));
+  await expectPattern(x, MIB);
   assert.equal(await finwaitExit(f), 0, f.dump());
-  const c = closed(f);
-  assert.equal(c.reason, "normal");
-  assert.equal(c.bytesIn, MIB);
-  assert.equal(c.sha256In, x.sha256Out);
-  assert.equal(c.bytesAcked, MIB);
+  closedNormally(f, { bytesIn: MIB, sha256In: x.sha256Out, bytesAcked: MIB });
   assert.equal(finwaitTransitions(f.lines).at(-1), "LAST-ACK → CLOSED (rcv-ack)");
-  await lab.waitSocket((s) => s.state === "TIME-WAIT", 5_000, "the kernel in TIME-WAIT");
-  await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+  await kernelTimeWait(lab);
+  await expectNoRsts(lab, f);
 });
 
 interop(
@@ -601,33 +534,22 @@ interop(
         : `impairment: finwait user-space loss 2% delay 10 ms both ways (tc netem: ${netem.out.trim()})`,
     );
     await lab.nft(true);
-    const k = lab.kernel("listen", "0.0.0.0", PORT);
-    await k.expect("listening");
-    const f = lab.finwait(tun, [
-      "connect",
-      `${KERNEL_IP}:${PORT}`,
+    const { f, k } = await finwaitConnect(lab, tun, [
       "--send",
       "1MiB",
       "--close-after-bytes",
       "1MiB",
-      "--msl",
-      MSL,
       "--timeout",
       "50",
     ]);
-    await k.expect("connected", 20_000);
     await k.send(`xfer ${MIB} ${MIB}`, "readall", "close");
     const x = await k.expect("xfer", 50_000);
-    assert.equal(x.bytes, MIB);
-    assert.equal(x.sha256, await patternSha256(MIB));
+    await expectPattern(x, MIB);
     const eof = await k.expect("read", 20_000);
     assert.equal(eof.eof, true);
     await k.expect("closed");
     assert.equal(await finwaitExit(f), 0, f.dump());
-    const c = closed(f);
-    assert.equal(c.reason, "normal");
-    assert.equal(c.bytesIn, MIB);
-    assert.equal(c.sha256In, x.sha256Out);
+    const c = closedNormally(f, { bytesIn: MIB, sha256In: x.sha256Out });
     const tr = finwaitTransitions(f.lines);
     assert.equal(tr.at(-1), "TIME-WAIT → CLOSED (time-wait-expired)");
     const n = await lab.nftCounters();
@@ -638,7 +560,7 @@ interop(
     assert.ok(c.retransmissions >= 1, "finwait retransmitted (its FIN at least)");
     const snmp = await lab.snmp();
     assert.ok(snmp.RetransSegs >= 1, "the kernel retransmitted (its FIN at least)");
-    await expectRsts(lab, f, { kernel: 0, finwait: 0 });
+    await expectNoRsts(lab, f);
     const sum = summaryLine(f.lines)!;
     console.log(
       `lossy 1 MiB each way: finwait ${sum.retransmissions} retransmissions, ` +

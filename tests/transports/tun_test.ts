@@ -15,6 +15,7 @@ import {
   FINWAIT_IP,
   Lab,
   labSkipReason,
+  output,
   patternSha256,
   pythonAvailable,
   sh,
@@ -30,20 +31,6 @@ const setprivReason = labReason ??
   ((await sh(["sh", "-c", "command -v setpriv"], false)).ok
     ? undefined
     : "setpriv (util-linux) is not installed");
-
-async function output(cmd: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  return {
-    code: r.code,
-    stdout: new TextDecoder().decode(r.stdout),
-    stderr: new TextDecoder().decode(r.stderr),
-  };
-}
 
 function test(name: string, skip: string | undefined, fn: () => Promise<void>): void {
   if (skip) console.log(`${name}: skipped (${skip})`);

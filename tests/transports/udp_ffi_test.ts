@@ -29,6 +29,11 @@ async function until(pred: () => boolean): Promise<boolean> {
   return pred();
 }
 
+/** A test that needs the FFI transport (ignored where it is not available). */
+function ffiTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore, fn });
+}
+
 /** Sends `bytes` from a fresh `Deno.listenDatagram` socket to 127.0.0.1:`port`. */
 async function rawSend(port: number, ...datagrams: Uint8Array[]): Promise<string> {
   const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
@@ -67,31 +72,26 @@ Deno.test("IPv4 and IPv6 literals parse and print as the rest of the code writes
   assert.equal(sockaddr("example.com", 80, false), undefined);
 });
 
-Deno.test({
-  name: "bind errors are one-line TransportErrors of the existing kinds",
-  ignore,
-  async fn() {
-    const a = UdpFfiTransport.bind({ hostname: "127.0.0.1", port: 0 });
-    const cases: [string, number, string][] = [
-      ["127.0.0.1", portOf(a.localAddress), "address-in-use"],
-      ["192.0.2.77", 0, "address-not-available"],
-      ["not an address", 0, "bad-address"],
-      ["127.0.0.1", 70000, "bad-address"],
-    ];
-    for (const [hostname, port, kind] of cases) {
-      assert.throws(
-        () => UdpFfiTransport.bind({ hostname, port }),
-        (e: unknown) => e instanceof TransportError && e.kind === kind && !e.message.includes("\n"),
-      );
-    }
-    await a.close();
-  },
+ffiTest("bind errors are one-line TransportErrors of the existing kinds", async () => {
+  const a = UdpFfiTransport.bind({ hostname: "127.0.0.1", port: 0 });
+  const cases: [string, number, string][] = [
+    ["127.0.0.1", portOf(a.localAddress), "address-in-use"],
+    ["192.0.2.77", 0, "address-not-available"],
+    ["not an address", 0, "bad-address"],
+    ["127.0.0.1", 70000, "bad-address"],
+  ];
+  for (const [hostname, port, kind] of cases) {
+    assert.throws(
+      () => UdpFfiTransport.bind({ hostname, port }),
+      (e: unknown) => e instanceof TransportError && e.kind === kind && !e.message.includes("\n"),
+    );
+  }
+  await a.close();
 });
 
-Deno.test({
-  name: "oversize datagrams and garbage from a raw socket are dropped or counted, never fatal",
-  ignore,
-  async fn() {
+ffiTest(
+  "oversize datagrams and garbage from a raw socket are dropped or counted, never fatal",
+  async () => {
     const t = UdpFfiTransport.bind({ hostname: "127.0.0.1", port: 0 });
     const server = new Driver({ transport: t });
     server.listen(portOf(t.localAddress));
@@ -112,54 +112,45 @@ Deno.test({
     await client.stop();
     await server.stop();
   },
+);
+
+ffiTest("sends to unusable addresses or over maxDatagram are refused and counted", async () => {
+  const t = UdpFfiTransport.bind({ hostname: "127.0.0.1", port: 0 });
+  t.start({ datagram: () => {} });
+  assert.equal(t.send("example.com:80", new Uint8Array(20), 0), false);
+  assert.equal(t.send("[::1]:80", new Uint8Array(20), 0), false); // IPv4 socket
+  assert.equal(t.send("nonsense", new Uint8Array(20), 0), false);
+  assert.equal(t.send(t.localAddress, new Uint8Array(1233), 0), false);
+  assert.equal(t.stats.errors, 4);
+  assert.equal(t.stats.datagramsOut, 0);
+  await t.close();
+  assert.equal(t.send(t.localAddress, new Uint8Array(20), 0), false);
 });
 
-Deno.test({
-  name: "sends to unusable addresses or over maxDatagram are refused and counted",
-  ignore,
-  async fn() {
-    const t = UdpFfiTransport.bind({ hostname: "127.0.0.1", port: 0 });
-    t.start({ datagram: () => {} });
-    assert.equal(t.send("example.com:80", new Uint8Array(20), 0), false);
-    assert.equal(t.send("[::1]:80", new Uint8Array(20), 0), false); // IPv4 socket
-    assert.equal(t.send("nonsense", new Uint8Array(20), 0), false);
-    assert.equal(t.send(t.localAddress, new Uint8Array(1233), 0), false);
-    assert.equal(t.stats.errors, 4);
-    assert.equal(t.stats.datagramsOut, 0);
-    await t.close();
-    assert.equal(t.send(t.localAddress, new Uint8Array(20), 0), false);
-  },
+ffiTest("pacing queues beyond the burst and sends at the next poll", async () => {
+  const a = UdpFfiTransport.bind({ port: 0, burst: 2, ratePerMs: 1, queue: 3 });
+  const b = UdpFfiTransport.bind({ port: 0 });
+  let got = 0;
+  b.start({ datagram: () => got++ });
+  a.start({ datagram: () => {} });
+  const d = new Uint8Array(40);
+  for (let i = 0; i < 6; i++) a.send(b.localAddress, d, 0);
+  assert.equal(a.stats.datagramsOut, 2); // the burst
+  assert.equal(a.stats.sendQueueFull, 1); // 3 queued, the sixth dropped
+  assert.equal(a.nextDeadline(), 1);
+  a.poll(10); // at most `burst` banked
+  assert.equal(a.stats.datagramsOut, 4);
+  a.poll(20);
+  assert.equal(a.stats.datagramsOut, 5);
+  assert.equal(a.nextDeadline(), Infinity);
+  assert.ok(await until(() => got === 5));
+  await a.close();
+  await b.close();
 });
 
-Deno.test({
-  name: "pacing queues beyond the burst and sends at the next poll",
-  ignore,
-  async fn() {
-    const a = UdpFfiTransport.bind({ port: 0, burst: 2, ratePerMs: 1, queue: 3 });
-    const b = UdpFfiTransport.bind({ port: 0 });
-    let got = 0;
-    b.start({ datagram: () => got++ });
-    a.start({ datagram: () => {} });
-    const d = new Uint8Array(40);
-    for (let i = 0; i < 6; i++) a.send(b.localAddress, d, 0);
-    assert.equal(a.stats.datagramsOut, 2); // the burst
-    assert.equal(a.stats.sendQueueFull, 1); // 3 queued, the sixth dropped
-    assert.equal(a.nextDeadline(), 1);
-    a.poll(10); // at most `burst` banked
-    assert.equal(a.stats.datagramsOut, 4);
-    a.poll(20);
-    assert.equal(a.stats.datagramsOut, 5);
-    assert.equal(a.nextDeadline(), Infinity);
-    assert.ok(await until(() => got === 5));
-    await a.close();
-    await b.close();
-  },
-});
-
-Deno.test({
-  name: "close returns while a poll is pending, and a closed transport delivers nothing",
-  ignore,
-  async fn() {
+ffiTest(
+  "close returns while a poll is pending, and a closed transport delivers nothing",
+  async () => {
     const ts = Array.from({ length: 4 }, () => UdpFfiTransport.bind({ port: 0 }));
     let n = 0;
     for (const t of ts) t.start({ datagram: () => n++ });
@@ -170,4 +161,4 @@ Deno.test({
     assert.equal(n, 0);
     await ts[0].close(); // idempotent
   },
-});
+);
