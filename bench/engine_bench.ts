@@ -85,17 +85,17 @@ export class LifecycleRig {
       moved++;
       this.#app(from, ev, isClient);
     }
+    // Reused without `length = 0`, which would free the array's storage each time.
     const q = this.#queue;
-    q.length = 0;
+    let n = 0;
     for (let t = from.pollTransmit(); t; t = from.pollTransmit()) {
       // The bytes stay valid until `from` gets its next input: deliver them first.
-      q.push(t.bytes);
-      moved++;
+      q[n++] = t.bytes;
     }
     const src = isClient ? CLIENT : SERVER;
-    for (let i = 0; i < q.length; i++) to.handleDatagram(q[i], src, this.now);
-    this.segments += q.length;
-    return moved;
+    for (let i = 0; i < n; i++) to.handleDatagram(q[i], src, this.now);
+    this.segments += n;
+    return moved + n;
   }
 
   #app(ep: Endpoint, ev: TcbEvent, isClient: boolean): void {

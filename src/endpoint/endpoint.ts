@@ -31,6 +31,7 @@ import { idHigh, PairTable, portsKey } from "./conn_table.ts";
 import { IsnGenerator } from "./isn.ts";
 import { type EndpointStats, newStats } from "./stats.ts";
 import { TimerWheel } from "../time/timer_wheel.ts";
+import { Fifo } from "./fifo.ts";
 import { type TimeWaitFacts, timeWaitInput } from "../tcb/time_wait_rules.ts";
 import { type TimeWaitInit, type TimeWaitOverflow, TimeWaitTable } from "./time_wait.ts";
 
@@ -191,6 +192,9 @@ export class Endpoint {
   #nextEphemeral: number;
 
   #addrIds = new Map<string, number>();
+  /** The address `#intern` resolved last, and its id. */
+  #lastAddr = "";
+  #lastAddrId = -1;
   #addrs: string[] = [];
   #addrBytes: Uint8Array[] = [];
   #addrSums: number[] = [];
@@ -225,8 +229,7 @@ export class Endpoint {
   #fireNow = 0;
   #evictNow = 0;
 
-  #txQueue: Transmit[] = [];
-  #txHead = 0;
+  #txQueue = new Fifo<Transmit>();
   #arena = new Uint8Array(ARENA_BYTES);
   #arenaUsed = 0;
   /**
@@ -245,10 +248,9 @@ export class Endpoint {
    * may arrive in between (a batch): a later input for the same connection either
    * carries the ACK or re-defers it at its own time, so its segments stay in order.
    */
-  #owedAcks: Tcb[] = [];
+  #owedAcks = new Fifo<Tcb>();
 
-  #events: TcbEvent[] = [];
-  #evHead = 0;
+  #events = new Fifo<TcbEvent>();
 
   #challengeLimit: number;
   #challengeWindow = -Infinity;
@@ -483,32 +485,15 @@ export class Endpoint {
 
   /** The next datagram to send, or `undefined` when none is queued. */
   pollTransmit(): Transmit | undefined {
-    if (this.#txHead === this.#txQueue.length && this.#owedAcks.length > 0) this.#flushAcks();
-    if (this.#txHead < this.#txQueue.length) {
-      const t = this.#txQueue[this.#txHead];
-      this.#txQueue[this.#txHead++] = undefined as unknown as Transmit;
-      return t;
-    }
-    if (this.#txHead > 0) {
-      this.#txQueue.length = 0;
-      this.#txHead = 0;
-    }
-    this.#arenaUsed = 0;
-    return undefined;
+    if (this.#txQueue.length === 0 && this.#owedAcks.length > 0) this.#flushAcks();
+    const t = this.#txQueue.shift();
+    if (t === undefined) this.#arenaUsed = 0;
+    return t;
   }
 
   /** The next event, or `undefined`. */
   pollEvent(): TcbEvent | undefined {
-    if (this.#evHead < this.#events.length) {
-      const e = this.#events[this.#evHead];
-      this.#events[this.#evHead++] = undefined as unknown as TcbEvent;
-      return e;
-    }
-    if (this.#evHead > 0) {
-      this.#events.length = 0;
-      this.#evHead = 0;
-    }
-    return undefined;
+    return this.#events.shift();
   }
 
   /** The earliest time `handleTimeout` must be called (Infinity when idle). */
@@ -644,7 +629,10 @@ export class Endpoint {
       this.#events.push({ type: "segment-received", conn: c?.tcb.id, segment: seg, now });
     }
     if (c) {
-      const verdict = c.tcb.handleSegment(seg, now, this.#listeners.has(seg.dstPort));
+      // Only TIME-WAIT asks whether a listener could take a reopening SYN.
+      const tcb = c.tcb;
+      const canReopen = tcb.state === "TIME-WAIT" && this.#listeners.has(seg.dstPort);
+      const verdict = tcb.handleSegment(seg, now, canReopen);
       if (verdict !== SegmentVerdict.Reopen) return;
       // §3.10.7.4 / RFC 6191: the SYN reopens the 4-tuple. The new ISS must lie beyond
       // everything the old incarnation used (as Linux: SND.NXT + 2^16 + 1).
@@ -907,8 +895,7 @@ export class Endpoint {
   /** Sends every deferred ACK that no reply has carried (they queue in order). */
   #flushAcks(): void {
     const owed = this.#owedAcks;
-    for (let i = 0; i < owed.length; i++) owed[i].flushAck();
-    owed.length = 0;
+    for (let t = owed.shift(); t !== undefined; t = owed.shift()) t.flushAck();
   }
 
   /** Drops a connection from both indexes; its TCB never acts again. */
@@ -1014,8 +1001,14 @@ export class Endpoint {
 
   /** Address text → small integer id; -1 when the text is not an IP address. */
   #intern(addr: string): number {
+    // Datagrams come in runs from one peer: the last answer first, before the Map.
+    if (addr === this.#lastAddr) return this.#lastAddrId;
     const known = this.#addrIds.get(addr);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.#lastAddr = addr;
+      this.#lastAddrId = known;
+      return known;
+    }
     const bytes = parseIp(addr);
     if (!bytes || bytes.length !== this.#local.length) return -1;
     const id = this.#addrs.length;

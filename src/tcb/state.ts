@@ -106,7 +106,6 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: "LAST-ACK", to: "TIME-WAIT", causes: ["abort"] },
 ];
 
-const STATE_INDEX = new Map<State, number>(STATES.map((s, i) => [s, i]));
 const CAUSES = [
   "open",
   "listen",
@@ -127,19 +126,95 @@ const CAUSES = [
 ] as const satisfies readonly Cause[];
 // Every cause must be in the list above: this line fails to type-check otherwise.
 const _allCauses: Record<Exclude<Cause, typeof CAUSES[number]>, never> = {};
-const CAUSE_BIT = new Map<Cause, number>(CAUSES.map((c, i) => [c, 1 << i]));
+
+/**
+ * The position of `s` in {@linkcode STATES}, -1 for anything else. A switch rather
+ * than a Map: V8 compares internalized strings by pointer, where a Map lookup hashes
+ * (every transition asks, ~15 times per connection).
+ */
+export function stateIndex(s: State): number {
+  switch (s) {
+    case "CLOSED":
+      return 0;
+    case "LISTEN":
+      return 1;
+    case "SYN-SENT":
+      return 2;
+    case "SYN-RECEIVED":
+      return 3;
+    case "ESTABLISHED":
+      return 4;
+    case "FIN-WAIT-1":
+      return 5;
+    case "FIN-WAIT-2":
+      return 6;
+    case "CLOSE-WAIT":
+      return 7;
+    case "CLOSING":
+      return 8;
+    case "LAST-ACK":
+      return 9;
+    case "TIME-WAIT":
+      return 10;
+    default:
+      return -1;
+  }
+}
+
+/** The bit of `c` in the transition table: 1 << its position in CAUSES, 0 if unknown. */
+export function causeBit(c: Cause): number {
+  switch (c) {
+    case "open":
+      return 1 << 0;
+    case "listen":
+      return 1 << 1;
+    case "rcv-syn":
+      return 1 << 2;
+    case "rcv-syn-ack":
+      return 1 << 3;
+    case "rcv-ack":
+      return 1 << 4;
+    case "rcv-fin":
+      return 1 << 5;
+    case "close":
+      return 1 << 6;
+    case "rcv-rst":
+      return 1 << 7;
+    case "abort":
+      return 1 << 8;
+    case "data-after-close":
+      return 1 << 9;
+    case "retransmit-timeout":
+      return 1 << 10;
+    case "user-timeout":
+      return 1 << 11;
+    case "fin-wait-2-timeout":
+      return 1 << 12;
+    case "time-wait-expired":
+      return 1 << 13;
+    case "reopened":
+      return 1 << 14;
+    case "recycled":
+      return 1 << 15;
+    default:
+      return 0;
+  }
+}
+
+/** The causes in bit order (for tests of {@linkcode causeBit}). */
+export const CAUSE_ORDER: readonly Cause[] = CAUSES;
+
 /** For each (from, to) pair, a bit set of the causes the table allows. */
 const ALLOWED = new Int32Array(STATES.length * STATES.length);
 for (const t of TRANSITIONS) {
-  const k = STATE_INDEX.get(t.from)! * STATES.length + STATE_INDEX.get(t.to)!;
-  for (const c of t.causes) ALLOWED[k] |= CAUSE_BIT.get(c)!;
+  const k = stateIndex(t.from) * STATES.length + stateIndex(t.to);
+  for (const c of t.causes) ALLOWED[k] |= causeBit(c);
 }
 
 /** Whether the table allows `from → to` for `cause`. */
 export function isAllowedTransition(from: State, to: State, cause: Cause): boolean {
-  const f = STATE_INDEX.get(from);
-  const t = STATE_INDEX.get(to);
-  const c = CAUSE_BIT.get(cause);
-  if (f === undefined || t === undefined || c === undefined) return false;
-  return (ALLOWED[f * STATES.length + t] & c) !== 0;
+  const f = stateIndex(from);
+  const t = stateIndex(to);
+  if (f < 0 || t < 0) return false;
+  return (ALLOWED[f * STATES.length + t] & causeBit(cause)) !== 0;
 }
