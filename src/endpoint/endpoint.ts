@@ -233,7 +233,8 @@ export class Endpoint {
   #arena = new Uint8Array(ARENA_BYTES);
   #arenaUsed = 0;
   /**
-   * Transmit records by (start offset in the arena) / 4, reused while the arena is:
+   * Transmit records by (start offset in the arena) / 4, two per offset (the most
+   * recent lengths there), reused while the arena is:
    * the arena restarts at offset 0 after every drain, and segments of a lifecycle come
    * in a few lengths, so most transmissions find a record whose view already spans
    * their bytes (a typed-array view costs ~85 bytes and ~45 ns to make). A record
@@ -289,7 +290,7 @@ export class Endpoint {
     });
     this.#host = {
       transmit: (tcb, seg, rtx, now) => this.#transmitFor(tcb, seg, rtx, now),
-      event: (ev) => this.#onTcbEvent(ev),
+      event: (ev, tcb) => this.#onTcbEvent(ev, tcb),
       schedule: (tcb, deadline) => this.#schedule(tcb, deadline),
       allowChallengeAck: (now) => this.#allowChallenge(now),
       released: (tcb) => this.#release(tcb),
@@ -424,6 +425,7 @@ export class Endpoint {
       to: "CLOSED",
       cause: "abort",
       now,
+      counters: undefined,
     });
     this.#events.push({ type: "closed", conn, reason: "aborted", now });
     this.stats.transitions++;
@@ -746,7 +748,15 @@ export class Endpoint {
     now: number,
   ): void {
     const conn = this.#tw.connId(i);
-    this.#events.push({ type: "state-changed", conn, from: "TIME-WAIT", to: "CLOSED", cause, now });
+    this.#events.push({
+      type: "state-changed",
+      conn,
+      from: "TIME-WAIT",
+      to: "CLOSED",
+      cause,
+      now,
+      counters: undefined,
+    });
     this.#events.push({ type: "closed", conn, reason: "normal", now });
     this.stats.transitions++;
     this.stats.closed.normal++;
@@ -908,11 +918,11 @@ export class Endpoint {
     if (this.#byKey.get(c.addrId, ports) === c) this.#byKey.delete(c.addrId, ports);
   }
 
-  #onTcbEvent(ev: TcbEvent): void {
+  #onTcbEvent(ev: TcbEvent, tcb: Tcb): void {
     if (ev.type === "state-changed") {
       if (ev.to === "ESTABLISHED") {
-        const c = this.#conn(ev.conn);
-        if (c && c.inBacklog && c.listener) {
+        const c = tcb.owner as Conn;
+        if (!c.gone && c.inBacklog && c.listener) {
           if (c.listener.autoAccept) {
             c.inBacklog = false;
             c.listener.pending--;
@@ -958,14 +968,22 @@ export class Endpoint {
     if (n > MAX_SEGMENT_BYTES) throw new Error(`Bug: segment of ${n} bytes`);
     // Records start on 4-byte boundaries so the cache index is dense.
     this.#arenaUsed = (start + n + 3) & ~3;
-    const slot = start >>> 2;
-    let t = this.#txCache[slot];
+    // Two ways per slot: segments of different lengths take turns at an offset.
+    const way = (start >>> 2) << 1;
+    const cache = this.#txCache;
+    let t = cache[way];
     if (t === undefined || t.bytes.length !== n) {
-      t = { to: this.#addrs[addrId], bytes: this.#arena.subarray(start, start + n) };
-      this.#txCache[slot] = t;
-    } else {
-      t.to = this.#addrs[addrId];
+      const other = cache[way + 1];
+      if (other !== undefined && other.bytes.length === n) {
+        cache[way + 1] = t;
+        t = other;
+      } else {
+        t = { to: "", bytes: this.#arena.subarray(start, start + n) };
+        cache[way + 1] = cache[way];
+      }
+      cache[way] = t;
     }
+    t.to = this.#addrs[addrId];
     this.#txQueue.push(t);
     this.stats.segmentsOut++;
     if (rtx) this.stats.retransmissions++;

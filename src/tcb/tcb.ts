@@ -36,8 +36,8 @@ export interface TcbHost {
    * a view into the send buffer.
    */
   transmit(tcb: Tcb, seg: Segment, retransmission: boolean, now: number): void;
-  /** Reports an event. */
-  event(ev: TcbEvent): void;
+  /** Reports an event about `tcb` (passed so the host needs no lookup by id). */
+  event(ev: TcbEvent, tcb: Tcb): void;
   /**
    * Asks to be woken by {@linkcode Tcb.handleTimeout} at `deadline` or later. The host
    * may also wake the TCB at a deadline that became stale: the TCB checks.
@@ -811,7 +811,10 @@ export class Tcb {
         } else if (this.#delAckAt === Infinity) {
           this.#delAckAt = now + this.options.delayedAck;
         }
-        this.#host.event({ type: "data", conn: this.id, length: seqDiff(this.rcvNxt, seq), now });
+        this.#host.event(
+          { type: "data", conn: this.id, length: seqDiff(this.rcvNxt, seq), now },
+          this,
+        );
       } else {
         // Out of order: hold it and send a duplicate ACK at once (RFC 5681 §4.2).
         this.#ooo.insert(seq, data);
@@ -861,7 +864,7 @@ export class Tcb {
         this.#ackUrgent = true;
     }
     // §3.10.7.4 eighth check: "signal the user 'connection closing'".
-    this.#host.event({ type: "peer-closed", conn: this.id, now });
+    this.#host.event({ type: "peer-closed", conn: this.id, now }, this);
   }
 
   // ------------------------------------------------------------- ACK helpers
@@ -912,8 +915,10 @@ export class Tcb {
     this.#progressAt = now;
     this.#persist = false;
     // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
+    // The host's timer stays where it was when the new deadline is later: it wakes us
+    // early, handleTimeout finds nothing due and asks again (lazy re-arm, at most one
+    // spare wake-up per RTO instead of a timer operation per ACK).
     this.#rtxAt = Infinity;
-    this.#scheduledAt = Infinity;
     if (this.bytesInFlight > 0) this.#armRtx(now);
     if (ccAcked > 0) {
       const action = this.cc.onAck(ack, ccAcked, this.sndMax, this.maxSndWnd);
@@ -1004,7 +1009,7 @@ export class Tcb {
         segment: undefined,
         reason: "challenge-rate-limited",
         now,
-      });
+      }, this);
       return;
     }
     this.#lastChallengeAt = now;
@@ -1135,7 +1140,7 @@ export class Tcb {
     this.#setState("CLOSED", cause, now);
     this.#sendBuf.clear();
     this.#ooo.clear();
-    this.#host.event({ type: "closed", conn: this.id, reason, now });
+    this.#host.event({ type: "closed", conn: this.id, reason, now }, this);
     this.#host.released(this);
   }
 
@@ -1149,12 +1154,14 @@ export class Tcb {
       throw new Error(`Bug: transition ${from} → ${to} (${cause}) is not in the table`);
     }
     this.#state = to;
-    if (to === "TIME-WAIT") {
-      const counters = { ...this.counters };
-      this.#host.event({ type: "state-changed", conn: this.id, from, to, cause, now, counters });
-    } else {
-      this.#host.event({ type: "state-changed", conn: this.id, from, to, cause, now });
-    }
+    // One shape for every state change (`counters` undefined but on entering
+    // TIME-WAIT), so the host's and the application's loads of event fields see few
+    // shapes (V8 goes megamorphic beyond four).
+    const counters = to === "TIME-WAIT" ? { ...this.counters } : undefined;
+    this.#host.event(
+      { type: "state-changed", conn: this.id, from, to, cause, now, counters },
+      this,
+    );
   }
 
   // ------------------------------------------------------------------ output
@@ -1174,6 +1181,11 @@ export class Tcb {
   #output(now: number, limit = Infinity, force = false): void {
     const s = this.#state;
     if (!isSynchronized(s) || s === "TIME-WAIT" || s === "FIN-WAIT-2") return;
+    // Nothing beyond SND.NXT and no FIN due: the common case after an input.
+    if (
+      seqDiff(this.#dataEnd(), this.sndNxt) <= 0 &&
+      !(this.#finQueued && this.sndNxt === this.#finSeq)
+    ) return;
     if (this.sndUna === this.sndMax) this.cc.afterIdle(now, this.rto.current); // §4.1
     let sent = 0;
     while (sent < limit) {
@@ -1428,7 +1440,7 @@ export class Tcb {
   }
 
   #drop(seg: Segment, reason: DropReason, now: number): void {
-    this.#host.event({ type: "segment-dropped", conn: this.id, segment: seg, reason, now });
+    this.#host.event({ type: "segment-dropped", conn: this.id, segment: seg, reason, now }, this);
   }
 }
 
