@@ -500,7 +500,12 @@ export class Endpoint {
 
   /** The earliest time `handleTimeout` must be called (Infinity when idle). */
   pollTimeout(): number {
-    return Math.min(this.#wheel.nextDeadline(), this.#tw.nextDeadline());
+    let t = Math.min(this.#wheel.nextDeadline(), this.#tw.nextDeadline());
+    // Deferred ACKs and the timers that wait with them (flushed by pollTransmit or
+    // handleTimeout, whichever comes first).
+    const owed = this.#owedAcks;
+    for (let i = 0; i < owed.length; i++) t = Math.min(t, owed.at(i)!.owedDeadline);
+    return t;
   }
 
   // ------------------------------------------------------------- read-outs

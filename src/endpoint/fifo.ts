@@ -33,6 +33,11 @@ export class Fifo<T> {
     this.#tail++;
   }
 
+  /** The `i`-th oldest item (0 is the next `shift`), or `undefined` past the end. */
+  at(i: number): T | undefined {
+    return i >= 0 && i < this.length ? this.#items[this.#head + i] : undefined;
+  }
+
   /** Removes and returns the oldest item, or `undefined` when empty. */
   shift(): T | undefined {
     if (this.#head === this.#tail) return undefined;

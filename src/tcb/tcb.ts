@@ -59,6 +59,9 @@ export interface TcbHost {
    * of the peer's FIN (its close usually follows). Return true to take it: the host
    * then calls {@linkcode Tcb.flushAck} before it hands out its last transmission of
    * this drain; a segment sent meanwhile carries the ACK and the flush sends nothing.
+   * The TCB also defers the arming of a delayed ACK's timer this way (the reply
+   * usually makes it moot), and of its other timers while an ACK is held, so a host
+   * that sleeps must take {@linkcode Tcb.owedDeadline} into account until it flushes.
    * Optional: without it the ACK goes at once.
    */
   deferAck?(tcb: Tcb): boolean;
@@ -447,26 +450,44 @@ export class Tcb {
         } else {
           this.#sendAck(now);
         }
+      } else if (
+        !this.#ackOwed && this.#delAckAt < this.#scheduledAt && this.#host.deferAck?.(this) === true
+      ) {
+        // A delayed ACK (§3.8.6.3) mostly rides on the application's reply in this same
+        // turn: its timer waits for the turn too, and is never armed when a reply came.
+        this.#ackOwed = true;
+        this.#ackOwedAt = now;
       }
-      this.#reschedule();
       this.#offerTimeWait(now);
+      // With an ACK owed, flushAck sets the timer once the application had its turn.
+      if (!this.#ackOwed && !this.#adopted) this.#reschedule();
     }
     return verdict;
   }
 
   /**
+   * While the host holds a deferred ACK of this TCB (see `deferAck`): when it must
+   * call {@linkcode flushAck} at the latest. The input's time when an ACK is owed, the
+   * TCB's next deadline when only its timer waits; Infinity when nothing is held.
+   */
+  get owedDeadline(): number {
+    if (!this.#ackOwed) return Infinity;
+    return this.#ackNow ? this.#ackOwedAt : this.nextDeadline;
+  }
+
+  /**
    * Sends the ACK the host took with `deferAck`, unless a segment since carried it
-   * (or the connection is gone). At the time of the latest input that owed it, so
-   * timestamps never go backwards.
+   * (or the connection is gone), and arms what timers remain. At the time of the
+   * latest input that owed it, so timestamps never go backwards.
    */
   flushAck(): void {
     if (!this.#ackOwed) return;
     this.#ackOwed = false;
-    if (!this.#ackNow || this.#state === "CLOSED" || this.#adopted) return;
+    if (this.#state === "CLOSED" || this.#adopted) return;
     const now = this.#ackOwedAt;
-    this.#sendAck(now);
-    this.#reschedule();
+    if (this.#ackNow) this.#sendAck(now);
     this.#offerTimeWait(now);
+    if (!this.#adopted) this.#reschedule();
   }
 
   /** Wakes the TCB at `now`: fires every due timer (§3.10.8). */

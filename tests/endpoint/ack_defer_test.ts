@@ -140,3 +140,71 @@ Deno.test("deferred ACK: a batch of SYN,ACKs delivered together, every reply car
     for (let i = 1; i < ts.length; i++) ok(ts[i] >= ts[i - 1], `${side} TSval went back`);
   }
 });
+
+/** Client and server ESTABLISHED; returns them with the client's connection id. */
+function established(now: number) {
+  const secret = new Uint8Array(16).fill(7);
+  const client = new Endpoint({ address: CLIENT, secret, events: "lifecycle" });
+  const server = new Endpoint({ address: SERVER, secret, events: "lifecycle" });
+  server.listen(80);
+  const id = client.connect(SERVER, 80, now);
+  const pump = () => {
+    for (let moved = 1; moved > 0;) {
+      moved = 0;
+      for (const [from, to, src] of [[client, server, CLIENT], [server, client, SERVER]] as const) {
+        while (from.pollEvent()) moved++;
+        for (let t = from.pollTransmit(); t; t = from.pollTransmit()) {
+          to.handleDatagram(t.bytes.slice(), src, now);
+          moved++;
+        }
+      }
+    }
+  };
+  pump();
+  equal(client.state(id), "ESTABLISHED");
+  return { client, server, id };
+}
+
+Deno.test("delayed ACK: its timer waits for the application's turn; pollTimeout reports it meanwhile", () => {
+  const now = 10;
+  const { client, server, id } = established(now);
+  client.send(id, MESSAGE, now);
+  const data = client.pollTransmit()!.bytes.slice();
+  equal(client.pollTransmit(), undefined);
+  server.handleDatagram(data, CLIENT, now);
+  // The server owes a delayed ACK (one segment, §3.8.6.3): not sent yet, its timer not
+  // yet armed in the wheel, but pollTimeout already names its deadline (40 ms).
+  equal(server.pollTimeout(), now + 40);
+  const conn = server.connections()[0];
+  equal(server.pollEvent()?.type, "data");
+  server.readInto(conn, new Uint8Array(64), now);
+  // No reply: once transmissions run out the timer is armed; nothing is sent yet.
+  equal(server.pollTransmit(), undefined);
+  equal(server.pollTimeout(), now + 40);
+  server.handleTimeout(now + 39);
+  equal(server.pollTransmit(), undefined, "never early");
+  server.handleTimeout(now + 40);
+  const ack = server.pollTransmit();
+  ok(ack, "the delayed ACK leaves at its deadline");
+  equal(ack.bytes.length, 32, "a pure ACK with timestamps");
+});
+
+Deno.test("delayed ACK: a reply in the application's turn carries it and no timer is left", () => {
+  const now = 10;
+  const { client, server, id } = established(now);
+  client.send(id, MESSAGE, now);
+  server.handleDatagram(client.pollTransmit()!.bytes.slice(), CLIENT, now);
+  equal(client.pollTransmit(), undefined);
+  const conn = server.connections()[0];
+  equal(server.pollEvent()?.type, "data");
+  server.readInto(conn, new Uint8Array(64), now);
+  server.send(conn, MESSAGE, now);
+  const reply = server.pollTransmit();
+  ok(reply && reply.bytes.length === 32 + 64, "the reply carries the ACK");
+  equal(server.pollTransmit(), undefined, "no separate ACK");
+  // Only the reply's retransmission timer remains (RTO, 1 s initially): the delayed
+  // ACK timer was never armed.
+  ok(server.pollTimeout() >= now + 200, `next deadline ${server.pollTimeout()}`);
+  server.handleTimeout(now + 40);
+  equal(server.pollTransmit(), undefined, "nothing at the old delayed-ACK deadline");
+});
