@@ -200,6 +200,8 @@ export class Endpoint {
   #addrSums: number[] = [];
   /** Timestamp offset per remote address (RFC 7323 §5.4), computed once. */
   #tsOffsets: number[] = [];
+  /** The ISN function's state after the address pair, per remote address (isn.ts). */
+  #isnPrefix: Uint32Array[] = [];
 
   /** Live connections by (address id, ports) and by id: see conn_table.ts. */
   #byKey: PairTable<Conn>;
@@ -364,8 +366,7 @@ export class Endpoint {
       localPort = this.#pickEphemeral(addrId, port);
     }
     const options = opts.tcb ? { ...this.#opts, ...opts.tcb } : this.#opts;
-    const remoteBytes = this.#addrBytes[addrId];
-    const iss = opts.iss ?? this.#isn.isn(now, this.#local, localPort, remoteBytes, port);
+    const iss = opts.iss ?? this.#isn.isnFrom(now, this.#isnPrefix[addrId], localPort, port);
     const c = this.#newConn(addrId, localPort, port, iss, options, undefined);
     c.tcb.connect(now);
     return c.tcb.id;
@@ -824,9 +825,8 @@ export class Endpoint {
       this.#countDrop("listen-backlog-full", seg, undefined, now);
       return;
     }
-    const remoteBytes = this.#addrBytes[addrId];
     const theIss = iss ?? l.iss ??
-      this.#isn.isn(now, this.#local, seg.dstPort, remoteBytes, seg.srcPort);
+      this.#isn.isnFrom(now, this.#isnPrefix[addrId], seg.dstPort, seg.srcPort);
     const c = this.#newConn(addrId, seg.dstPort, seg.srcPort, theIss, l.options, l);
     l.pending++;
     c.inBacklog = true;
@@ -1043,6 +1043,7 @@ export class Endpoint {
       this.#pseudo === "addresses" ? addrSum(this.#local, bytes) : addrSum(zero, zero),
     );
     this.#tsOffsets.push(this.#isn.tsOffset(this.#local, bytes));
+    this.#isnPrefix.push(this.#isn.prefix(this.#local, bytes));
     return id;
   }
 

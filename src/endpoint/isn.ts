@@ -88,6 +88,61 @@ export class IsnGenerator {
   }
 
   /**
+   * F's state after the address pair, for {@linkcode IsnGenerator.isnFrom}: the
+   * addresses lead F's message and fill whole 4-byte blocks (IPv4 and IPv6 alike), so
+   * an endpoint hashes them once per remote address instead of once per connection.
+   */
+  prefix(local: Uint8Array, remote: Uint8Array): Uint32Array {
+    const s = this.#scratch;
+    s.set(local, 0);
+    s.set(remote, local.length);
+    const n = local.length + remote.length;
+    if (n % 4 !== 0) throw new RangeError(`Addresses of ${n} bytes do not fill whole blocks`);
+    const key = this.#key;
+    const st = new Uint32Array(5);
+    const k0 = (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
+    const k1 = (key[4] | (key[5] << 8) | (key[6] << 16) | (key[7] << 24)) >>> 0;
+    st[0] = k0;
+    st[1] = k1;
+    st[2] = 0x6c796765 ^ k0;
+    st[3] = 0x74656462 ^ k1;
+    for (let i = 0; i < n; i += 4) {
+      const m = s[i] | (s[i + 1] << 8) | (s[i + 2] << 16) | (s[i + 3] << 24);
+      st[3] ^= m;
+      sipRounds(st, 2);
+      st[0] ^= m;
+    }
+    st[4] = n;
+    return st;
+  }
+
+  /**
+   * The same ISN as {@linkcode IsnGenerator.isn} for the address pair whose
+   * {@linkcode IsnGenerator.prefix} is `prefix`: only the ports and the final block
+   * are hashed here.
+   */
+  isnFrom(now: number, prefix: Uint32Array, localPort: number, remotePort: number): number {
+    const s = STATE;
+    s[0] = prefix[0];
+    s[1] = prefix[1];
+    s[2] = prefix[2];
+    s[3] = prefix[3];
+    // The ports' four bytes in message order (big-endian ports), read little-endian.
+    const m = (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) |
+      ((remotePort & 0xff) << 24);
+    s[3] ^= m;
+    sipRounds(s, 2);
+    s[0] ^= m;
+    const b = (prefix[4] + 4) << 24;
+    s[3] ^= b;
+    sipRounds(s, 2);
+    s[0] ^= b;
+    s[2] ^= 0xff;
+    sipRounds(s, 4);
+    return (Math.floor(now * 250) + ((s[1] ^ s[3]) >>> 0)) >>> 0;
+  }
+
+  /**
    * A timestamp offset per address pair (RFC 7323 §5.4, as Linux does): hides the
    * host clock yet stays monotonic for one pair, which TIME-WAIT reopen relies on.
    */

@@ -32,3 +32,18 @@ Deno.test("ISN: M ticks every 4 µs on top of the keyed hash of the 4-tuple (§3
   // Another 4-tuple gets an unrelated ISN.
   assertNotEquals(gen.isn(1000, a, 80, b, 40001), t0);
 });
+
+Deno.test("ISN: isnFrom over a cached address prefix equals isn, IPv4 and IPv6", () => {
+  const gen = new IsnGenerator(Uint8Array.from({ length: 16 }, (_, i) => i * 13 + 5));
+  let x = 12345;
+  const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  for (const len of [4, 16]) {
+    for (let k = 0; k < 200; k++) {
+      const a = Uint8Array.from({ length: len }, () => next() & 0xff);
+      const b = Uint8Array.from({ length: len }, () => next() & 0xff);
+      const lp = next() & 0xffff, rp = next() & 0xffff, now = (next() % 1e6) / 7;
+      const prefix = gen.prefix(a, b);
+      assertEquals(gen.isnFrom(now, prefix, lp, rp), gen.isn(now, a, lp, b, rp));
+    }
+  }
+});
