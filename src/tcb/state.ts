@@ -204,11 +204,17 @@ export function causeBit(c: Cause): number {
 /** The causes in bit order (for tests of {@linkcode causeBit}). */
 export const CAUSE_ORDER: readonly Cause[] = CAUSES;
 
-/** For each (from, to) pair, a bit set of the causes the table allows. */
-const ALLOWED = new Int32Array(STATES.length * STATES.length);
+/** The number of states. */
+export const STATE_COUNT: number = STATES.length;
+
+/**
+ * For each (from, to) pair at `stateIndex(from) * STATE_COUNT + stateIndex(to)`, the
+ * bit set ({@linkcode causeBit}) of the causes the table allows. Read-only.
+ */
+export const ALLOWED_CAUSES: Int32Array = new Int32Array(STATE_COUNT * STATE_COUNT);
 for (const t of TRANSITIONS) {
-  const k = stateIndex(t.from) * STATES.length + stateIndex(t.to);
-  for (const c of t.causes) ALLOWED[k] |= causeBit(c);
+  const k = stateIndex(t.from) * STATE_COUNT + stateIndex(t.to);
+  for (const c of t.causes) ALLOWED_CAUSES[k] |= causeBit(c);
 }
 
 /** Whether the table allows `from → to` for `cause`. */
@@ -216,5 +222,5 @@ export function isAllowedTransition(from: State, to: State, cause: Cause): boole
   const f = stateIndex(from);
   const t = stateIndex(to);
   if (f < 0 || t < 0) return false;
-  return (ALLOWED[f * STATES.length + t] & causeBit(cause)) !== 0;
+  return (ALLOWED_CAUSES[f * STATE_COUNT + t] & causeBit(cause)) !== 0;
 }

@@ -26,7 +26,15 @@ import {
 import type { TcbOptions } from "./options.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RtoEstimator } from "./rto.ts";
-import { type Cause, isAllowedTransition, isSynchronized, type State } from "./state.ts";
+import {
+  ALLOWED_CAUSES,
+  type Cause,
+  causeBit,
+  isSynchronized,
+  type State,
+  STATE_COUNT,
+  stateIndex,
+} from "./state.ts";
 import { timeWaitInput } from "./time_wait_rules.ts";
 
 /** What the TCB needs from whoever owns it (the endpoint, or a test). */
@@ -124,6 +132,8 @@ export class Tcb {
   owner: unknown = undefined;
 
   #state: State = "CLOSED";
+  /** `#state`'s position in STATES, for the transition check. */
+  #stateIndex = 0;
   /** Opened by a listener (passive OPEN), not by `connect`. */
   passive = false;
 
@@ -1171,10 +1181,12 @@ export class Tcb {
 
   #setState(to: State, cause: Cause, now: number): void {
     const from = this.#state;
-    if (!isAllowedTransition(from, to, cause)) {
+    const toIndex = stateIndex(to);
+    if ((ALLOWED_CAUSES[this.#stateIndex * STATE_COUNT + toIndex] & causeBit(cause)) === 0) {
       throw new Error(`Bug: transition ${from} → ${to} (${cause}) is not in the table`);
     }
     this.#state = to;
+    this.#stateIndex = toIndex;
     // One shape for every state change (`counters` undefined but on entering
     // TIME-WAIT), so the host's and the application's loads of event fields see few
     // shapes (V8 goes megamorphic beyond four).
