@@ -135,7 +135,8 @@ export class LifecycleRig {
   }
 }
 
-function measure(
+/** Runs lifecycles on `rig` for `seconds` of wall time; rates per second. */
+export function measure(
   rig: LifecycleRig,
   seconds: number,
 ): { rate: number; segRate: number; n: number } {
@@ -151,7 +152,7 @@ function measure(
   return { rate: n / (elapsed / 1000), segRate: (rig.segments - s0) / (elapsed / 1000), n };
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const a = [...xs].sort((x, y) => x - y);
   const m = a.length >> 1;
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
