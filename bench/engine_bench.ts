@@ -46,6 +46,7 @@ export class LifecycleRig {
   completed = 0;
   segments = 0;
   #started = 0;
+  #sinceTick = 0;
   #queue: Uint8Array[] = [];
   readonly #inFlight: number;
 
@@ -78,7 +79,12 @@ export class LifecycleRig {
       this.#pump();
       left -= k;
       // Timers due by now fire (none in a lossless lifecycle); TIME-WAIT does not expire.
-      this.now += k / LIFECYCLES_PER_MS;
+      // Whole milliseconds, as a host with a millisecond clock passes them.
+      this.#sinceTick += k;
+      if (this.#sinceTick >= LIFECYCLES_PER_MS) {
+        this.now += 1;
+        this.#sinceTick -= LIFECYCLES_PER_MS;
+      }
       this.client.handleTimeout(this.now);
       this.server.handleTimeout(this.now);
       this.#pump();

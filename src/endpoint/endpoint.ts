@@ -916,6 +916,7 @@ export class Endpoint {
   /** Drops a connection from both indexes; its TCB never acts again. */
   #forget(c: Conn): void {
     c.gone = true;
+    if (this.#lastConn === c) this.#lastConn = undefined;
     const t = c.tcb;
     this.#byId.delete(idHigh(t.id), t.id | 0);
     // A reopened 4-tuple may already belong to the successor connection.
@@ -1070,8 +1071,16 @@ export class Endpoint {
 
   /** The live connection `id` (not in compact TIME-WAIT), or `undefined`. */
   #conn(id: ConnId): Conn | undefined {
-    return this.#byId.get(idHigh(id), id | 0);
+    // Applications act on the connection an event just named, often twice in a row
+    // (read, then reply or close): the last answer first.
+    const last = this.#lastConn;
+    if (last !== undefined && last.tcb.id === id) return last;
+    const c = this.#byId.get(idHigh(id), id | 0);
+    if (c !== undefined) this.#lastConn = c;
+    return c;
   }
+  /** The connection `#conn` found last (cleared when it is forgotten). */
+  #lastConn: Conn | undefined = undefined;
 
   #get(id: ConnId): Conn {
     const c = this.#conn(id);
