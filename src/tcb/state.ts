@@ -161,6 +161,25 @@ export function stateIndex(s: State): number {
   }
 }
 
+/**
+ * Each state's position in {@linkcode STATES} as a constant, for callers that know
+ * the state they name: `StateIndex["FIN-WAIT-1"]` folds to 5 where
+ * {@linkcode stateIndex} would compare strings at run time.
+ */
+export const StateIndex = {
+  "CLOSED": 0,
+  "LISTEN": 1,
+  "SYN-SENT": 2,
+  "SYN-RECEIVED": 3,
+  "ESTABLISHED": 4,
+  "FIN-WAIT-1": 5,
+  "FIN-WAIT-2": 6,
+  "CLOSE-WAIT": 7,
+  "CLOSING": 8,
+  "LAST-ACK": 9,
+  "TIME-WAIT": 10,
+} as const satisfies Record<State, number>;
+
 /** The bit of `c` in the transition table: 1 << its position in CAUSES, 0 if unknown. */
 export function causeBit(c: Cause): number {
   switch (c) {

@@ -33,7 +33,8 @@ import {
   isSynchronized,
   type State,
   STATE_COUNT,
-  stateIndex,
+  StateIndex,
+  STATES,
 } from "./state.ts";
 import { timeWaitInput } from "./time_wait_rules.ts";
 
@@ -311,7 +312,7 @@ export class Tcb {
     if (this.#state !== "CLOSED") {
       throw new ConnectionStateError("Cannot connect: connection already exists", this.#state);
     }
-    this.#setState("SYN-SENT", "open", now);
+    this.#setState(StateIndex["SYN-SENT"], "open", now);
     this.#sendSyn(now, false);
     this.#progressAt = now;
     this.#armRtx(now);
@@ -327,7 +328,7 @@ export class Tcb {
       throw new ConnectionStateError("Cannot accept a SYN: TCB in use", this.#state);
     }
     this.passive = true;
-    this.#setState("LISTEN", "listen", now);
+    this.#setState(StateIndex["LISTEN"], "listen", now);
     this.counters.segmentsIn++;
     this.#takeSynOptions(seg, now);
     this.irs = seg.seq;
@@ -338,7 +339,7 @@ export class Tcb {
     this.sndWl2 = seg.ack;
     // Data on a SYN is not acknowledged: the peer sends it again once established
     // (what Linux does without TCP Fast Open).
-    this.#setState("SYN-RECEIVED", "rcv-syn", now);
+    this.#setState(StateIndex["SYN-RECEIVED"], "rcv-syn", now);
     this.#sendSyn(now, false);
     this.#progressAt = now;
     this.#armRtx(now);
@@ -591,7 +592,7 @@ export class Tcb {
       this.#ackAdvance(seg.ack, now, seg.tsEcr);
       this.#updateWindow(seg, true);
       // §3.10.7.3: our SYN is acknowledged → ESTABLISHED, and ACK the peer's SYN.
-      this.#setState("ESTABLISHED", "rcv-syn-ack", now);
+      this.#setState(StateIndex["ESTABLISHED"], "rcv-syn-ack", now);
       this.#rtoAfterHandshake();
       this.#ackNow = true; // deferrable: the application's first data may carry it
       if (seg.payload.length > 0 || (f & FIN)) this.#processText(seg, seqAdd(seg.seq, 1), now);
@@ -605,7 +606,7 @@ export class Tcb {
       this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
-      this.#setState("SYN-RECEIVED", "rcv-syn", now);
+      this.#setState(StateIndex["SYN-RECEIVED"], "rcv-syn", now);
       this.sndNxt = this.iss;
       this.#sendSyn(now, true);
       this.#armRtx(now);
@@ -727,7 +728,7 @@ export class Tcb {
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
         this.#ackAdvance(seg.ack, now, seg.tsEcr);
         this.#updateWindow(seg, true);
-        this.#setState("ESTABLISHED", "rcv-ack", now);
+        this.#setState(StateIndex["ESTABLISHED"], "rcv-ack", now);
         this.#rtoAfterHandshake();
         if (this.counters.retransmissions > 0) this.cc.synLost(); // RFC 5681 §3.1
         if (this.#closeWhenEstablished) {
@@ -785,7 +786,7 @@ export class Tcb {
     if (seg.payload.length > 0 || (f & FIN)) this.#processText(seg, seg.seq, now);
 
     if (finAcked && this.#state === "FIN-WAIT-1") {
-      this.#setState("FIN-WAIT-2", "rcv-ack", now);
+      this.#setState(StateIndex["FIN-WAIT-2"], "rcv-ack", now);
       // Only an orphan is timed out in FIN-WAIT-2; a half-closed socket may wait for
       // the peer as long as it likes (Linux tcp_fin_timeout).
       if (this.orphaned) this.#fw2At = now + this.options.finWait2Timeout;
@@ -877,7 +878,7 @@ export class Tcb {
     switch (this.#state) {
       case "SYN-RECEIVED":
       case "ESTABLISHED":
-        this.#setState("CLOSE-WAIT", "rcv-fin", now);
+        this.#setState(StateIndex["CLOSE-WAIT"], "rcv-fin", now);
         break;
       case "FIN-WAIT-1":
         this.#ackUrgent = true;
@@ -885,7 +886,7 @@ export class Tcb {
         // otherwise both sides closed together → CLOSING (Figure 13).
         if (this.#finSent() && seqGt(this.sndUna, this.#finSeq)) {
           this.#enterTimeWait("rcv-fin", now);
-        } else this.#setState("CLOSING", "rcv-fin", now);
+        } else this.#setState(StateIndex["CLOSING"], "rcv-fin", now);
         break;
       case "FIN-WAIT-2":
         this.#ackUrgent = true;
@@ -1068,17 +1069,17 @@ export class Tcb {
         }
         this.#finQueued = true;
         this.#finSeq = this.#dataEnd();
-        this.#setState("FIN-WAIT-1", "close", now);
+        this.#setState(StateIndex["FIN-WAIT-1"], "close", now);
         break;
       case "ESTABLISHED":
         this.#finQueued = true;
         this.#finSeq = this.#dataEnd();
-        this.#setState("FIN-WAIT-1", "close", now);
+        this.#setState(StateIndex["FIN-WAIT-1"], "close", now);
         break;
       case "CLOSE-WAIT":
         this.#finQueued = true;
         this.#finSeq = this.#dataEnd();
-        this.#setState("LAST-ACK", "close", now);
+        this.#setState(StateIndex["LAST-ACK"], "close", now);
         break;
       case "FIN-WAIT-2":
         // close() after shutdown(): now an orphan, so the FIN-WAIT-2 timer applies.
@@ -1148,7 +1149,7 @@ export class Tcb {
   }
 
   #enterTimeWait(cause: Cause, now: number): void {
-    this.#setState("TIME-WAIT", cause, now);
+    this.#setState(StateIndex["TIME-WAIT"], cause, now);
     // §3.10.7.4: start the time-wait timer, turn off the other timers.
     this.#rtxAt = this.#delAckAt = this.#fw2At = Infinity;
     this.#persist = false;
@@ -1168,7 +1169,7 @@ export class Tcb {
     this.#progressAt = Infinity;
     this.#persist = false;
     this.#closedReason = reason;
-    this.#setState("CLOSED", cause, now);
+    this.#setState(StateIndex["CLOSED"], cause, now);
     this.#sendBuf.clear();
     this.#ooo.clear();
     this.#host.event({ type: "closed", conn: this.id, reason, now }, this);
@@ -1179,9 +1180,10 @@ export class Tcb {
     return this.#closedReason ?? r;
   }
 
-  #setState(to: State, cause: Cause, now: number): void {
+  /** Moves to `STATES[toIndex]` (a {@linkcode StateIndex} constant) if the table allows. */
+  #setState(toIndex: number, cause: Cause, now: number): void {
     const from = this.#state;
-    const toIndex = stateIndex(to);
+    const to = STATES[toIndex];
     if ((ALLOWED_CAUSES[this.#stateIndex * STATE_COUNT + toIndex] & causeBit(cause)) === 0) {
       throw new Error(`Bug: transition ${from} → ${to} (${cause}) is not in the table`);
     }

@@ -4,6 +4,7 @@ import {
   causeBit,
   isAllowedTransition,
   type State,
+  StateIndex,
   stateIndex,
   STATES,
   TRANSITIONS,
@@ -11,6 +12,8 @@ import {
 
 Deno.test("stateIndex is each state's position in STATES, -1 for anything else", () => {
   STATES.forEach((s, i) => assert.equal(stateIndex(s), i, s));
+  STATES.forEach((s, i) => assert.equal(StateIndex[s], i, s));
+  assert.equal(Object.keys(StateIndex).length, STATES.length);
   assert.equal(stateIndex("TIME_WAIT" as State), -1);
   assert.equal(stateIndex("" as State), -1);
 });
