@@ -575,17 +575,6 @@ export function decodeInto(
   out.sack = sack;
   out.tsVal = tsVal;
   out.tsEcr = tsEcr;
-  if (headerLength === length) {
-    out.payload = EMPTY;
-  } else {
-    // A segment object reused for every datagram keeps its payload view when the next
-    // payload lies at the same place (a sender's transmit arena restarts at offset 0
-    // after every drain): a new view costs ~40 ns.
-    const prev = out.payload;
-    out.payload = prev.length === length - headerLength &&
-        prev.byteOffset === bytes.byteOffset + headerLength && prev.buffer === bytes.buffer
-      ? prev
-      : bytes.subarray(headerLength);
-  }
+  out.payload = headerLength === length ? EMPTY : bytes.subarray(headerLength);
   return undefined;
 }
