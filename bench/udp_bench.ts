@@ -12,7 +12,10 @@
  *   (one datagram sent and received) as the raw rate;
  * - lifecycles: handshake, 64 bytes each way, the client closes, the server closes,
  *   counted when the client reaches TIME-WAIT;
- * - the kernel-TCP lifecycle baseline of `kernel_bench.ts` (`Deno.connect`).
+ * - the kernel-TCP lifecycle baseline of `kernel_bench.ts` (`Deno.connect`), in
+ *   slices that alternate with the UDP lifecycles round after round; the lifecycle
+ *   ratios are medians of per-round ratios (one run of each, minutes apart, had put
+ *   the same code anywhere between 0.7x and 1.5x of the kernel on this machine).
  *
  * Both lifecycle figures run 8 lifecycles in parallel. Measured side by side at 1, 8,
  * 32 and 64 in parallel the ratio moved between 0.65 and 0.88 with no trend (noise),

@@ -9,13 +9,8 @@
 
 /** HalfSipHash-2-4 of `data[0..len)` under an 8-byte key. Returns a uint32. */
 export function halfSipHash(key: Uint8Array, data: Uint8Array, len = data.length): number {
-  const k0 = (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
-  const k1 = (key[4] | (key[5] << 8) | (key[6] << 16) | (key[7] << 24)) >>> 0;
   const s = STATE;
-  s[0] = k0;
-  s[1] = k1;
-  s[2] = 0x6c796765 ^ k0;
-  s[3] = 0x74656462 ^ k1;
+  sipInit(key, s);
   const full = len & ~3;
   for (let i = 0; i < full; i += 4) {
     const m = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
@@ -31,6 +26,16 @@ export function halfSipHash(key: Uint8Array, data: Uint8Array, len = data.length
   s[2] ^= 0xff;
   sipRounds(s, 4);
   return (s[1] ^ s[3]) >>> 0;
+}
+
+/** The initial state under an 8-byte key (the key's two little-endian words). */
+function sipInit(key: Uint8Array, s: Uint32Array): void {
+  const k0 = (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
+  const k1 = (key[4] | (key[5] << 8) | (key[6] << 16) | (key[7] << 24)) >>> 0;
+  s[0] = k0;
+  s[1] = k1;
+  s[2] = 0x6c796765 ^ k0;
+  s[3] = 0x74656462 ^ k1;
 }
 
 // The four state words live in a typed array rather than in variables captured by a
@@ -98,14 +103,8 @@ export class IsnGenerator {
     s.set(remote, local.length);
     const n = local.length + remote.length;
     if (n % 4 !== 0) throw new RangeError(`Addresses of ${n} bytes do not fill whole blocks`);
-    const key = this.#key;
     const st = new Uint32Array(5);
-    const k0 = (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
-    const k1 = (key[4] | (key[5] << 8) | (key[6] << 16) | (key[7] << 24)) >>> 0;
-    st[0] = k0;
-    st[1] = k1;
-    st[2] = 0x6c796765 ^ k0;
-    st[3] = 0x74656462 ^ k1;
+    sipInit(this.#key, st);
     for (let i = 0; i < n; i += 4) {
       const m = s[i] | (s[i + 1] << 8) | (s[i + 2] << 16) | (s[i + 3] << 24);
       st[3] ^= m;
