@@ -499,7 +499,11 @@ export class Endpoint {
     return this.#events.shift();
   }
 
-  /** The earliest time `handleTimeout` must be called (Infinity when idle). */
+  /**
+   * The earliest time `handleTimeout` must be called (Infinity when idle). It may be
+   * early: timers are re-armed lazily (a deadline that moved later stays where it was
+   * until it fires), so a wake-up can find nothing due and re-arm; never late.
+   */
   pollTimeout(): number {
     let t = Math.min(this.#wheel.nextDeadline(), this.#tw.nextDeadline());
     // Deferred ACKs and the timers that wait with them (flushed by pollTransmit or

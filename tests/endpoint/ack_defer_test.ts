@@ -208,3 +208,40 @@ Deno.test("delayed ACK: a reply in the application's turn carries it and no time
   server.handleTimeout(now + 40);
   equal(server.pollTransmit(), undefined, "nothing at the old delayed-ACK deadline");
 });
+
+Deno.test("lazy RTO re-arm: a later deadline leaves the wheel's earlier one; that wake-up sends nothing and re-arms", () => {
+  const { client, server, id } = established(10);
+  // Data at 10: the retransmission timer is armed at 10 + RTO.
+  client.send(id, MESSAGE, 10);
+  const first = client.pollTransmit()!.bytes.slice();
+  equal(client.pollTransmit(), undefined);
+  const rto = client.info(id)!.rto;
+  equal(client.pollTimeout(), 10 + rto);
+  // The server's delayed ACK leaves 40 ms after the data (20 + 40); at 60 it arrives
+  // and more data goes out: the retransmission deadline moves to 60 + RTO, but the
+  // wheel keeps 10 + RTO.
+  server.handleDatagram(first, CLIENT, 20);
+  while (server.pollEvent()) { /* the data event */ }
+  equal(server.pollTransmit(), undefined);
+  server.handleTimeout(60);
+  const ack = server.pollTransmit()!.bytes.slice();
+  client.handleDatagram(ack, SERVER, 60);
+  client.send(id, MESSAGE, 60);
+  ok(client.pollTransmit(), "the second segment");
+  equal(client.pollTransmit(), undefined);
+  const deadline = client.info(id)!.timers.retransmit;
+  equal(deadline, 60 + client.info(id)!.rto);
+  equal(client.pollTimeout(), 10 + rto, "the stale, earlier wake-up");
+  // The early wake-up sends nothing and re-arms for the real deadline (the wheel may
+  // wake once more at the start of a coarser slot: never after the deadline).
+  let wakeUps = 0;
+  for (let t = client.pollTimeout(); t < deadline; t = client.pollTimeout()) {
+    ok(++wakeUps <= 3, `wake-up ${wakeUps} at ${t}`);
+    client.handleTimeout(t);
+    equal(client.pollTransmit(), undefined, `nothing at ${t}, before the deadline`);
+  }
+  equal(client.pollTimeout(), deadline);
+  client.handleTimeout(deadline);
+  const rtx = client.pollTransmit();
+  ok(rtx && rtx.bytes.length === 32 + 64, "the unacknowledged segment goes again at its deadline");
+});
