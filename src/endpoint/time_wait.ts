@@ -23,7 +23,7 @@
  * |        |                |    | TS.Recent, connection id (one record, one or two lines)   |
  * | win    | Uint16         | 2  | the raw 16-bit window field                               |
  * | time   | Uint32 ({@link TimeWaitLog}) | 4 | ms of insert or restart from the log's epoch; all-ones: dead |
- * | index  | Int32, 2 per slot (pow2) | 8 | log slot \| probe distance << 24, load <= 0.5        |
+ * | index  | Int32, 2 per slot (pow2) | 8 | log slot \| fingerprint << 24 \| distance << 28, load <= 0.5 |
  *
  * At 1e6 records (default cap 1 048 576, log grown to 2^20 slots): 30 x 1.049 + 8 x
  * 1.049 = 39.85 B per record all-in (38 B when the table is full at its cap). Linux's
@@ -32,8 +32,9 @@
  *
  * The index is linear probing over a power-of-two Int32Array at load <= 0.5 with
  * backward-shift deletion (no tombstones, so churn never lengthens probes). A slot keeps
- * its entry's probe distance (8 bits beside the 24-bit log slot), so probes skip
- * entries from other home slots. The hash takes a seed (pass a random one, as Linux
+ * its entry's probe distance (4 bits, 15 meaning "15 or more") and 4 more bits of its
+ * key's hash beside the 24-bit log slot, so a probe skips entries from other home slots
+ * and reads a record (at 1e6 records, a cache miss) for 1 in 16 of the others only. The hash takes a seed (pass a random one, as Linux
  * keys its `jhash`), so peers cannot aim their ports at one cluster.
  *
  * **Growth and dead slots.** Storage grows by doubling up to `capacity + max(1,
@@ -832,11 +833,20 @@ const SHIFT_OFFSET = 27;
 const TS_FLAG = 1 << 31;
 /** Index slot value of an empty slot. */
 const EMPTY = -1;
-/** Index slot: the log slot in the low 24 bits, the probe distance above it. */
+/**
+ * Index slot: the log slot in the low 24 bits, then 4 bits of the key's hash (a
+ * fingerprint: a probe reads a record, a likely cache miss, only when they match), then
+ * the probe distance in the top 4 bits.
+ */
 const IDX_BITS = 24;
 const IDX_MASK = (1 << IDX_BITS) - 1;
-/** Probe distances from 255 up are stored as 255: "read the record to know". */
-const DIST_SAT = 255;
+const FP_SHIFT = 24;
+const FP_MASK = 0xf;
+const DIST_SHIFT = 28;
+/** Index value bits below the distance (log slot and fingerprint). */
+const BELOW_DIST = (1 << DIST_SHIFT) - 1;
+/** Probe distances from 15 up are stored as 15: "read the record to know". */
+const DIST_SAT = 15;
 /**
  * The largest cap: its log (cap + cap/256 slots) keeps every slot below 2^24 - 1, so
  * no index value is all-ones (EMPTY).
@@ -913,6 +923,8 @@ export class TimeWaitTable {
   #mask: number;
   /** Probe distance of the empty index slot the last {@link #probe} found. */
   #dist = 0;
+  /** The fingerprint of the key `#scan` looked for last. */
+  #fp = 0;
   /** Set while a callback runs: changes to the table then throw. */
   #busy = false;
 
@@ -1000,7 +1012,7 @@ export class TimeWaitTable {
     r[b + R_RCV] = rec.rcvNxt;
     r[b + R_CONN] = rec.connId;
     this.#win[p] = rec.window;
-    this.#index[s] = p | (this.#dist << IDX_BITS);
+    this.#index[s] = p | (this.#fp << FP_SHIFT) | (this.#dist << DIST_SHIFT);
     const stats = this.#stats;
     stats.inserted++;
     const size = log.size;
@@ -1256,8 +1268,14 @@ export class TimeWaitTable {
       const b = p * REC;
       const home = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) & this.#mask;
       const dist = (s - home) & this.#mask;
-      if ((v >>> IDX_BITS) !== Math.min(dist, DIST_SAT)) {
-        throw new Error(`Index slot ${s} holds distance ${v >>> IDX_BITS}, not ${dist}`);
+      if ((v >>> DIST_SHIFT) !== Math.min(dist, DIST_SAT)) {
+        throw new Error(`Index slot ${s} holds distance ${v >>> DIST_SHIFT}, not ${dist}`);
+      }
+      const fp = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) >>> 28;
+      if (((v >>> FP_SHIFT) & FP_MASK) !== fp) {
+        throw new Error(
+          `Index slot ${s} holds fingerprint ${(v >>> FP_SHIFT) & FP_MASK}, not ${fp}`,
+        );
       }
       if (this.lookup(this.addrId(p), this.localPort(p), this.remotePort(p)) !== p) {
         throw new Error(`Record ${p} is unreachable from its home slot`);
@@ -1329,12 +1347,15 @@ export class TimeWaitTable {
     const index = this.#index;
     const mask = this.#mask;
     const r = this.#rec;
-    let s = hashKey(addr, ports, this.#seed) & mask;
+    const h = hashKey(addr, ports, this.#seed);
+    const fp = h >>> 28;
+    let s = h & mask;
     let d = 0;
     for (let v = index[s]; v !== EMPTY; v = index[s]) {
-      const vd = v >>> IDX_BITS;
-      // Only an entry with our home slot (same probe distance here) can be ours.
-      if (vd === d || vd === DIST_SAT) {
+      const vd = v >>> DIST_SHIFT;
+      // Only an entry with our home slot (same probe distance here) and our fingerprint
+      // can be ours: only then is its record read.
+      if (((v >>> FP_SHIFT) & FP_MASK) === fp && (vd === d || vd === DIST_SAT)) {
         const p = v & IDX_MASK;
         const b = p * REC;
         if (r[b + R_PORTS] === ports && (r[b + R_ADDR] & ADDR_MASK) === addr) return p;
@@ -1343,6 +1364,7 @@ export class TimeWaitTable {
       if (d < DIST_SAT) d++;
     }
     this.#dist = d;
+    this.#fp = fp;
     return ~s;
   }
 
@@ -1395,7 +1417,7 @@ export class TimeWaitTable {
       j = (j + 1) & mask;
       const v = index[j];
       if (v === EMPTY) break;
-      let dist = v >>> IDX_BITS;
+      let dist = v >>> DIST_SHIFT;
       if (dist === DIST_SAT) {
         const b = (v & IDX_MASK) * REC;
         dist = (j - (hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) & mask)) &
@@ -1404,7 +1426,7 @@ export class TimeWaitTable {
       const back = (j - hole) & mask;
       if (dist >= back) {
         const nd = dist - back;
-        index[hole] = (v & IDX_MASK) | ((nd < DIST_SAT ? nd : DIST_SAT) << IDX_BITS);
+        index[hole] = (v & BELOW_DIST) | ((nd < DIST_SAT ? nd : DIST_SAT) << DIST_SHIFT);
         hole = j;
       }
     }
@@ -1479,13 +1501,14 @@ export class TimeWaitTable {
     const mask = index.length - 1;
     for (let p = log.head(); p !== -1; p = log.next(p)) {
       const b = p * REC;
-      let s = hashKey(rec[b + R_ADDR] & ADDR_MASK, rec[b + R_PORTS], this.#seed) & mask;
+      const h = hashKey(rec[b + R_ADDR] & ADDR_MASK, rec[b + R_PORTS], this.#seed);
+      let s = h & mask;
       let d = 0;
       while (index[s] !== EMPTY) {
         s = (s + 1) & mask;
         if (d < DIST_SAT) d++;
       }
-      index[s] = p | (d << IDX_BITS);
+      index[s] = p | ((h >>> 28) << FP_SHIFT) | (d << DIST_SHIFT);
     }
     this.#index = index;
     this.#mask = mask;
