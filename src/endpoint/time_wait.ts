@@ -34,8 +34,9 @@
  * backward-shift deletion (no tombstones, so churn never lengthens probes). A slot keeps
  * its entry's probe distance (4 bits, 15 meaning "15 or more") and 4 more bits of its
  * key's hash beside the 24-bit log slot, so a probe skips entries from other home slots
- * and reads a record (at 1e6 records, a cache miss) for 1 in 16 of the others only. The hash takes a seed (pass a random one, as Linux
- * keys its `jhash`), so peers cannot aim their ports at one cluster.
+ * and reads a record (at 1e6 records, a cache miss) for 1 in 16 of the others only.
+ * The hash takes a seed (pass a random one, as Linux keys its `jhash`), so peers cannot
+ * aim their ports at one cluster.
  *
  * **Growth and dead slots.** Storage grows by doubling up to `capacity + max(1,
  * capacity / 256)` slots: a restart needs a free slot even when the table holds
@@ -843,6 +844,8 @@ const IDX_MASK = (1 << IDX_BITS) - 1;
 const FP_SHIFT = 24;
 const FP_MASK = 0xf;
 const DIST_SHIFT = 28;
+/** The fingerprint is the hash's top 4 bits (the home slot comes from its low bits). */
+const FP_FROM_HASH = 28;
 /** Index value bits below the distance (log slot and fingerprint). */
 const BELOW_DIST = (1 << DIST_SHIFT) - 1;
 /** Probe distances from 15 up are stored as 15: "read the record to know". */
@@ -1266,12 +1269,12 @@ export class TimeWaitTable {
       const p = v & IDX_MASK;
       if (!this.#log.has(p)) throw new Error(`Index slot ${s} names dead record ${p}`);
       const b = p * REC;
-      const home = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) & this.#mask;
-      const dist = (s - home) & this.#mask;
+      const h = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed);
+      const dist = (s - (h & this.#mask)) & this.#mask;
       if ((v >>> DIST_SHIFT) !== Math.min(dist, DIST_SAT)) {
         throw new Error(`Index slot ${s} holds distance ${v >>> DIST_SHIFT}, not ${dist}`);
       }
-      const fp = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) >>> 28;
+      const fp = h >>> FP_FROM_HASH;
       if (((v >>> FP_SHIFT) & FP_MASK) !== fp) {
         throw new Error(
           `Index slot ${s} holds fingerprint ${(v >>> FP_SHIFT) & FP_MASK}, not ${fp}`,
@@ -1348,7 +1351,7 @@ export class TimeWaitTable {
     const mask = this.#mask;
     const r = this.#rec;
     const h = hashKey(addr, ports, this.#seed);
-    const fp = h >>> 28;
+    const fp = h >>> FP_FROM_HASH;
     let s = h & mask;
     let d = 0;
     for (let v = index[s]; v !== EMPTY; v = index[s]) {
@@ -1508,7 +1511,7 @@ export class TimeWaitTable {
         s = (s + 1) & mask;
         if (d < DIST_SAT) d++;
       }
-      index[s] = p | ((h >>> 28) << FP_SHIFT) | (d << DIST_SHIFT);
+      index[s] = p | ((h >>> FP_FROM_HASH) << FP_SHIFT) | (d << DIST_SHIFT);
     }
     this.#index = index;
     this.#mask = mask;
