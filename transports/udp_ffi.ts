@@ -70,6 +70,7 @@ import {
 } from "./transport.ts";
 import { TransportError, type UdpOptions, UdpTransport } from "./udp.ts";
 import { errno, type Libc, loadLibc, ReadableWaiter } from "./libc.ts";
+import { formatIp, parseIp } from "../src/wire/checksum.ts";
 
 /**
  * Settings of {@linkcode UdpFfiTransport.bind}: those of `UdpTransport` (hostname, an
@@ -377,7 +378,7 @@ export class UdpFfiTransport implements Transport {
       if (same) return hit.text;
     }
     const addr = a.slice(8, 24);
-    const text = `[${formatIpv6(addr)}]:${port}`;
+    const text = `[${formatIp(addr)}]:${port}`;
     if (this.#v6From.size >= ADDRESS_CACHE) this.#v6From.clear();
     this.#v6From.set(port, { addr, text });
     return text;
@@ -533,112 +534,23 @@ function bindError(e: number, where: string): TransportError | Error {
  * an IPv4-mapped address. Undefined when `host` is not an IP literal.
  */
 export function sockaddr(host: string, port: number, v6: boolean): Uint8Array | undefined {
-  const v4 = parseIpv4(host);
-  let a16: Uint8Array | undefined;
-  if (v4) {
-    if (!v6) {
-      const sa = new Uint8Array(SOCKADDR_IN);
-      const v = new DataView(sa.buffer);
-      v.setUint16(0, AF_INET, true);
-      v.setUint16(2, port, false);
-      sa.set(v4, 4);
-      return sa;
-    }
-    a16 = new Uint8Array(16);
-    a16[10] = a16[11] = 0xff;
-    a16.set(v4, 12);
-  } else {
-    a16 = parseIpv6(host);
-    if (!a16) return undefined;
-  }
-  const sa = new Uint8Array(SOCKADDR_IN6);
+  const ip = parseIp(host);
+  if (!ip) return undefined;
+  const inet = ip.length === 4 && !v6;
+  const sa = new Uint8Array(inet ? SOCKADDR_IN : SOCKADDR_IN6);
   const v = new DataView(sa.buffer);
-  v.setUint16(0, AF_INET6, true);
+  v.setUint16(0, inet ? AF_INET : AF_INET6, true);
   v.setUint16(2, port, false);
-  sa.set(a16, 8);
-  return sa;
-}
-
-/** `"1.2.3.4"` → 4 bytes; undefined unless a dotted quad. */
-export function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    out[i] = Number(p);
-  }
-  return out;
-}
-
-/** An IPv6 literal (`"::1"`, `"fe80::1:2"`, `"::ffff:1.2.3.4"`) → 16 bytes, or undefined. */
-export function parseIpv6(text: string): Uint8Array | undefined {
-  if (!text.includes(":")) return undefined;
-  const groups: number[] = [];
-  let tail = text;
-  let v4: Uint8Array | undefined;
-  const lastColon = text.lastIndexOf(":");
-  if (text.indexOf(".", lastColon) >= 0) {
-    v4 = parseIpv4(text.slice(lastColon + 1));
-    if (!v4) return undefined;
-    tail = text.slice(0, lastColon + 1) + "0:0"; // placeholder groups, replaced below
-  }
-  const halves = tail.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (s: string): number[] | undefined => {
-    if (s === "") return [];
-    const out: number[] = [];
-    for (const g of s.split(":")) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]);
-  const rest = halves.length === 2 ? parse(halves[1]) : [];
-  if (!head || !rest) return undefined;
-  if (halves.length === 2) {
-    if (head.length + rest.length > 7) return undefined;
-    groups.push(...head, ...new Array(8 - head.length - rest.length).fill(0), ...rest);
+  if (inet) {
+    sa.set(ip, 4);
+  } else if (ip.length === 4) {
+    // IPv4-mapped (::ffff:a.b.c.d) for a dual-stack socket.
+    sa[18] = sa[19] = 0xff;
+    sa.set(ip, 20);
   } else {
-    if (head.length !== 8) return undefined;
-    groups.push(...head);
+    sa.set(ip, 8);
   }
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = groups[i] >> 8;
-    out[2 * i + 1] = groups[i] & 255;
-  }
-  if (v4) out.set(v4, 12);
-  return out;
-}
-
-/** 16 bytes → RFC 5952 text (lowercase, the longest run of zero groups as `::`). */
-export function formatIpv6(a: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((a[2 * i] << 8) | a[2 * i + 1]);
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
-  }
-  let best = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return sa;
 }
 
 /**

@@ -8,13 +8,8 @@
 import assert from "node:assert/strict";
 import { Driver } from "../../transports/driver.ts";
 import { TransportError } from "../../transports/udp.ts";
-import {
-  formatIpv6,
-  parseIpv4,
-  parseIpv6,
-  sockaddr,
-  UdpFfiTransport,
-} from "../../transports/udp_ffi.ts";
+import { sockaddr, UdpFfiTransport } from "../../transports/udp_ffi.ts";
+import { formatIp, parseIp } from "../../src/wire/checksum.ts";
 
 const ignore = !UdpFfiTransport.available();
 const WAIT = 10_000;
@@ -44,9 +39,10 @@ async function rawSend(port: number, ...datagrams: Uint8Array[]): Promise<string
 }
 
 Deno.test("IPv4 and IPv6 literals parse and print as the rest of the code writes them", () => {
-  assert.deepEqual([...parseIpv4("10.0.0.255")!], [10, 0, 0, 255]);
+  // The transport reads and writes addresses with the wire layer's parseIp/formatIp.
+  assert.deepEqual([...parseIp("10.0.0.255")!], [10, 0, 0, 255]);
   for (const bad of ["10.0.0", "10.0.0.256", "a.b.c.d", "1.2.3.4.5", ""]) {
-    assert.equal(parseIpv4(bad), undefined, bad);
+    assert.equal(parseIp(bad), undefined, bad);
   }
   for (
     const [text, canon] of [
@@ -59,17 +55,28 @@ Deno.test("IPv4 and IPv6 literals parse and print as the rest of the code writes
       ["::ffff:192.0.2.1", "::ffff:192.0.2.1"],
     ]
   ) {
-    assert.equal(formatIpv6(parseIpv6(text)!), canon, text);
+    assert.equal(formatIp(parseIp(text)!), canon, text);
   }
   for (
     const bad of ["1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "g::1", "fe80::1%eth0", "1.2.3.4"]
   ) {
-    assert.equal(parseIpv6(bad), undefined, bad);
+    assert.notEqual(parseIp(bad)?.length, 16, bad);
   }
   // On a dual-stack socket an IPv4 peer is reached at its IPv4-mapped address.
   assert.equal(sockaddr("127.0.0.1", 80, false)!.length, 16);
   assert.equal(sockaddr("127.0.0.1", 80, true)!.length, 28);
   assert.equal(sockaddr("example.com", 80, false), undefined);
+  // The mapped address sits in sin6_addr: ::ffff:127.0.0.1.
+  assert.deepEqual([...sockaddr("127.0.0.1", 80, true)!.subarray(8, 24)], [
+    ...new Array(10).fill(0),
+    0xff,
+    0xff,
+    127,
+    0,
+    0,
+    1,
+  ]);
+  assert.deepEqual([...sockaddr("::1", 0x1234, false)!.subarray(0, 4)], [10, 0, 0x12, 0x34]);
 });
 
 ffiTest("bind errors are one-line TransportErrors of the existing kinds", async () => {
