@@ -545,8 +545,8 @@ export class TimeWaitLog {
   /**
    * Pops every slot whose deadline is `<= now`, oldest first, calling `onExpire(p)`
    * while `p` is still live (it is dead when the callback returns). The callback must
-   * not modify the log. Returns the number popped. With nothing due this is one
-   * comparison.
+   * not modify the log, and reads of its counts inside the callback see them as before
+   * the call. Returns the number popped. With nothing due this is one comparison.
    */
   popExpired(now: number, onExpire: (p: number) => void): number {
     if (!(this.#f[HEAD_DL] <= now)) return 0;
@@ -782,13 +782,32 @@ export class TimeWaitLog {
 
   #pop(now: number, onExpire: (p: number) => void): number {
     const limit = this.limit(now);
+    const time = this.#time;
+    const n = this.#n;
+    // The head and the counts live in locals for the loop and are stored once at the
+    // end (a field store per slot was most of the cost); a throwing callback leaves its
+    // slot at the head, live.
+    let h = this.#head;
+    let c = this.#count;
+    let d = this.#dead;
     let fired = 0;
     try {
-      for (let p = this.dueHead(limit); p >= 0; p = this.shiftDue(limit)) {
-        onExpire(p);
-        fired++;
+      while (c > 0) {
+        const t = time[h];
+        if (t === DEAD) {
+          d--;
+        } else {
+          if (t > limit) break;
+          onExpire(h);
+          fired++;
+        }
+        c--;
+        if (++h === n) h = 0;
       }
     } finally {
+      this.#head = h;
+      this.#count = c;
+      this.#dead = d;
       this.settle();
     }
     return fired;

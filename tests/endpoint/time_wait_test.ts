@@ -816,6 +816,29 @@ Deno.test("time-wait log: append, kill, pop and the idle tick", () => {
   log.audit();
 });
 
+Deno.test("time-wait log: one pop skips dead slots among due ones; a throwing callback keeps its slot", () => {
+  const log = new TimeWaitLog(100, 8);
+  for (let k = 0; k < 8; k++) log.append(k);
+  for (const p of [1, 2, 5]) log.kill(p);
+  deepStrictEqual(pop(log, 104), [0, 3, 4], "dead 1, 2 skipped; 5 is dead and 6 not due");
+  equal(log.dead, 0, "the dead slot 5 behind the last popped was reclaimed");
+  equal(log.head(), 6);
+  equal(log.nextDeadline(), 106);
+  const seen: number[] = [];
+  throws(() =>
+    log.popExpired(1e9, (p) => {
+      seen.push(p);
+      if (p === 7) throw new Error("boom");
+    }), /boom/);
+  deepStrictEqual(seen, [6, 7]);
+  equal(log.head(), 7, "the slot whose callback threw is still the head");
+  ok(log.has(7) && !log.has(6));
+  equal(log.size, 1);
+  equal(log.nextDeadline(), 107);
+  deepStrictEqual(pop(log, 1e9), [7]);
+  deepStrictEqual(log.audit(), { live: 0, dead: 0, free: 8 });
+});
+
 /** Collects the runs a compaction or growth reports. */
 function runs(): {
   list: Array<[number, number, number]>;
