@@ -418,19 +418,7 @@ export class Endpoint {
     // §3.10.5 in TIME-WAIT: delete the TCB, send nothing.
     const i = this.#tw.size > 0 ? this.#tw.findConn(id) : -1;
     if (i < 0) return;
-    const conn = this.#tw.connId(i);
-    this.#events.push({
-      type: "state-changed",
-      conn,
-      from: "TIME-WAIT",
-      to: "CLOSED",
-      cause: "abort",
-      now,
-      counters: undefined,
-    });
-    this.#events.push({ type: "closed", conn, reason: "aborted", now });
-    this.stats.transitions++;
-    this.stats.closed.aborted++;
+    this.#timeWaitClosed(i, "abort", now);
     this.#tw.remove(i);
   }
 
@@ -751,10 +739,13 @@ export class Endpoint {
     }
   }
 
-  /** Reports a compact record's end (the caller removes it, or the table does). */
+  /**
+   * Reports a compact record's end (the caller removes it, or the table does): the
+   * same two events as a full TCB leaving TIME-WAIT.
+   */
   #timeWaitClosed(
     i: number,
-    cause: "time-wait-expired" | "rcv-rst" | "reopened" | "recycled",
+    cause: "time-wait-expired" | "rcv-rst" | "reopened" | "recycled" | "abort",
     now: number,
   ): void {
     const conn = this.#tw.connId(i);
@@ -767,9 +758,11 @@ export class Endpoint {
       now,
       counters: undefined,
     });
-    this.#events.push({ type: "closed", conn, reason: "normal", now });
+    // §3.10.5: ABORT is the one way out of TIME-WAIT the user is told was abortive.
+    const reason = cause === "abort" ? "aborted" : "normal";
+    this.#events.push({ type: "closed", conn, reason, now });
     this.stats.transitions++;
-    this.stats.closed.normal++;
+    this.stats.closed[reason]++;
     if (cause === "recycled") this.stats.timeWaitRecycled++;
   }
 

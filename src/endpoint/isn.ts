@@ -12,17 +12,27 @@ export function halfSipHash(key: Uint8Array, data: Uint8Array, len = data.length
   const s = STATE;
   sipInit(key, s);
   const full = len & ~3;
-  for (let i = 0; i < full; i += 4) {
-    const m = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
-    s[3] ^= m;
-    sipRounds(s, 2);
-    s[0] ^= m;
-  }
+  for (let i = 0; i < full; i += 4) absorb(s, wordAt(data, i));
   let b = len << 24;
   for (let i = len - 1; i >= full; i--) b |= data[i] << (8 * (i - full));
-  s[3] ^= b;
+  return finish(s, b);
+}
+
+/** The little-endian word at `data[i..i+4)`. */
+function wordAt(data: Uint8Array, i: number): number {
+  return data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+}
+
+/** One compression step: message word `m` into state `s`. */
+function absorb(s: Uint32Array, m: number): void {
+  s[3] ^= m;
   sipRounds(s, 2);
-  s[0] ^= b;
+  s[0] ^= m;
+}
+
+/** Absorbs the last block `b` (length byte on top) and returns the 32-bit output. */
+function finish(s: Uint32Array, b: number): number {
+  absorb(s, b);
   s[2] ^= 0xff;
   sipRounds(s, 4);
   return (s[1] ^ s[3]) >>> 0;
@@ -105,12 +115,7 @@ export class IsnGenerator {
     if (n % 4 !== 0) throw new RangeError(`Addresses of ${n} bytes do not fill whole blocks`);
     const st = new Uint32Array(5);
     sipInit(this.#key, st);
-    for (let i = 0; i < n; i += 4) {
-      const m = s[i] | (s[i + 1] << 8) | (s[i + 2] << 16) | (s[i + 3] << 24);
-      st[3] ^= m;
-      sipRounds(st, 2);
-      st[0] ^= m;
-    }
+    for (let i = 0; i < n; i += 4) absorb(st, wordAt(s, i));
     st[4] = n;
     return st;
   }
@@ -127,18 +132,13 @@ export class IsnGenerator {
     s[2] = prefix[2];
     s[3] = prefix[3];
     // The ports' four bytes in message order (big-endian ports), read little-endian.
-    const m = (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) |
-      ((remotePort & 0xff) << 24);
-    s[3] ^= m;
-    sipRounds(s, 2);
-    s[0] ^= m;
-    const b = (prefix[4] + 4) << 24;
-    s[3] ^= b;
-    sipRounds(s, 2);
-    s[0] ^= b;
-    s[2] ^= 0xff;
-    sipRounds(s, 4);
-    return (Math.floor(now * 250) + ((s[1] ^ s[3]) >>> 0)) >>> 0;
+    absorb(
+      s,
+      (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) |
+        ((remotePort & 0xff) << 24),
+    );
+    // The message ends with the ports: the last block holds only its length.
+    return (Math.floor(now * 250) + finish(s, (prefix[4] + 4) << 24)) >>> 0;
   }
 
   /**

@@ -128,42 +128,9 @@ const CAUSES = [
 const _allCauses: Record<Exclude<Cause, typeof CAUSES[number]>, never> = {};
 
 /**
- * The position of `s` in {@linkcode STATES}, -1 for anything else. A switch rather
- * than a Map: V8 compares internalized strings by pointer, where a Map lookup hashes.
- */
-export function stateIndex(s: State): number {
-  switch (s) {
-    case "CLOSED":
-      return 0;
-    case "LISTEN":
-      return 1;
-    case "SYN-SENT":
-      return 2;
-    case "SYN-RECEIVED":
-      return 3;
-    case "ESTABLISHED":
-      return 4;
-    case "FIN-WAIT-1":
-      return 5;
-    case "FIN-WAIT-2":
-      return 6;
-    case "CLOSE-WAIT":
-      return 7;
-    case "CLOSING":
-      return 8;
-    case "LAST-ACK":
-      return 9;
-    case "TIME-WAIT":
-      return 10;
-    default:
-      return -1;
-  }
-}
-
-/**
  * Each state's position in {@linkcode STATES} as a constant, for callers that know
  * the state they name: `StateIndex["FIN-WAIT-1"]` folds to 5 where
- * {@linkcode stateIndex} would compare strings at run time.
+ * {@linkcode stateIndex} looks the name up at run time.
  */
 export const StateIndex = {
   "CLOSED": 0,
@@ -178,6 +145,11 @@ export const StateIndex = {
   "LAST-ACK": 9,
   "TIME-WAIT": 10,
 } as const satisfies Record<State, number>;
+
+/** The position of `s` in {@linkcode STATES}, -1 for anything else. */
+export function stateIndex(s: State): number {
+  return Object.hasOwn(StateIndex, s) ? StateIndex[s] : -1;
+}
 
 /** The bit of `c` in the transition table: 1 << its position in CAUSES, 0 if unknown. */
 export function causeBit(c: Cause): number {
@@ -225,20 +197,24 @@ export const CAUSE_ORDER: readonly Cause[] = CAUSES;
 /** The number of states. */
 export const STATE_COUNT: number = STATES.length;
 
-/**
- * For each (from, to) pair at `stateIndex(from) * STATE_COUNT + stateIndex(to)`, the
- * bit set ({@linkcode causeBit}) of the causes the table allows. Read-only.
- */
-export const ALLOWED_CAUSES: Int32Array = new Int32Array(STATE_COUNT * STATE_COUNT);
+/** For each (from, to) pair of state indexes, the bit set of the causes the table allows. */
+const ALLOWED_CAUSES = new Int32Array(STATE_COUNT * STATE_COUNT);
 for (const t of TRANSITIONS) {
   const k = stateIndex(t.from) * STATE_COUNT + stateIndex(t.to);
   for (const c of t.causes) ALLOWED_CAUSES[k] |= causeBit(c);
+}
+
+/**
+ * Whether the table allows `STATES[from] → STATES[to]` for `cause`, by state index
+ * (`from` and `to` must be valid indexes): the TCB's check on every transition.
+ */
+export function isAllowedAt(from: number, to: number, cause: Cause): boolean {
+  return (ALLOWED_CAUSES[from * STATE_COUNT + to] & causeBit(cause)) !== 0;
 }
 
 /** Whether the table allows `from → to` for `cause`. */
 export function isAllowedTransition(from: State, to: State, cause: Cause): boolean {
   const f = stateIndex(from);
   const t = stateIndex(to);
-  if (f < 0 || t < 0) return false;
-  return (ALLOWED_CAUSES[f * STATE_COUNT + t] & causeBit(cause)) !== 0;
+  return f >= 0 && t >= 0 && isAllowedAt(f, t, cause);
 }

@@ -27,12 +27,10 @@ import type { TcbOptions } from "./options.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RtoEstimator } from "./rto.ts";
 import {
-  ALLOWED_CAUSES,
   type Cause,
-  causeBit,
+  isAllowedAt,
   isSynchronized,
   type State,
-  STATE_COUNT,
   StateIndex,
   STATES,
 } from "./state.ts";
@@ -1184,7 +1182,7 @@ export class Tcb {
   #setState(toIndex: number, cause: Cause, now: number): void {
     const from = this.#state;
     const to = STATES[toIndex];
-    if ((ALLOWED_CAUSES[this.#stateIndex * STATE_COUNT + toIndex] & causeBit(cause)) === 0) {
+    if (!isAllowedAt(this.#stateIndex, toIndex, cause)) {
       throw new Error(`Bug: transition ${from} → ${to} (${cause}) is not in the table`);
     }
     this.#state = to;

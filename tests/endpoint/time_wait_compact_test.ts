@@ -52,6 +52,8 @@ Deno.test("compact: abort of a record deletes it without a segment (§3.10.5)", 
   t.expectSilent();
   assert.equal(t.closedReason(), "aborted");
   assert.equal(t.ep.size, 0);
+  assert.equal(t.ep.stats.closed.aborted, 1);
+  assert.equal(t.ep.stats.closed.normal, 0);
 });
 
 Deno.test("compact: connect skips a local port whose 4-tuple is in TIME-WAIT", () => {
