@@ -16,9 +16,9 @@
  * group measures on a heap that an earlier one filled: the timer groups leave
  * millions of entries' worth of old-generation garbage and fragmentation behind,
  * which had made the engine's lifecycle rate with 1e6 in TIME-WAIT look 1.6x slower
- * than the same measurement alone. `engineVsKernel` comes from the kernel group, which
- * alternates kernel and engine slices in one process; other ratios across groups are
- * taken here, from figures of the same run.
+ * than the same measurement alone. Every ratio is taken inside one group, from figures
+ * of the same process: `engineVsKernel` comes from the kernel group, which alternates
+ * kernel and engine slices.
  *
  * Adding a group is one import and one line in {@link GROUPS}.
  *
@@ -293,16 +293,6 @@ async function runChild(name: string, args: Args, gcExposed: boolean): Promise<C
   }
 }
 
-/** Ratios between groups, from figures of this run. */
-function crossGroupSummary(summary: Record<string, number>): void {
-  const engine = summary.engineLifecyclesPerSec;
-  const kernel = summary.kernelLifecyclesPerSec;
-  // The kernel group measures the ratio itself, in rounds side by side with the engine.
-  if (engine !== undefined && kernel !== undefined && summary.engineVsKernel === undefined) {
-    summary.engineVsKernel = engine / kernel;
-  }
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args);
   const gcFn = (globalThis as { gc?: () => void }).gc;
@@ -329,7 +319,6 @@ async function main(): Promise<void> {
     Object.assign(summary, report.summary);
     printTable(name, report.result);
   }
-  crossGroupSummary(summary);
 
   const totalSeconds = (performance.now() - start) / 1000;
   console.log(`\n## summary (${totalSeconds.toFixed(1)} s total)\n`);
