@@ -51,8 +51,19 @@ export interface EndpointOptions {
   /** Defaults for every connection. */
   tcb?: Partial<TcbOptions>;
   pseudoHeader?: PseudoHeader;
-  /** Verify checksums of received segments. Default true. */
+  /**
+   * Verify checksums of received segments. Default true; false trusts the link, as a
+   * stack does when the NIC verified them (or Linux for what its loopback carries).
+   */
   verifyChecksum?: boolean;
+  /**
+   * Compute checksums of sent segments. Default true; false offloads them to the link
+   * (`encode`'s `partial`, Linux's CHECKSUM_PARTIAL): segments leave with the
+   * pseudo-header sum in the field, for the link to finish with `completeChecksum` or
+   * for a peer that trusts the link (`verifyChecksum: false`). A pcap of them shows
+   * the checksums as wrong, as tcpdump does on Linux's loopback.
+   */
+  computeChecksum?: boolean;
   /** Ephemeral port range for `connect` (RFC 6335 dynamic ports by default). */
   ephemeralPorts?: [number, number];
   /** Global cap on challenge ACKs per second (RFC 5961 §7). Default 1000. */
@@ -186,6 +197,8 @@ export class Endpoint {
   #opts: TcbOptions;
   #pseudo: PseudoHeader;
   #verify: boolean;
+  /** Checksums left to the link (computeChecksum: false). */
+  #partial: boolean;
   #isn: IsnGenerator;
   #eventsAll: boolean;
   #ephemeral: [number, number];
@@ -272,6 +285,7 @@ export class Endpoint {
     this.#opts = tcbOptions(opts.tcb);
     this.#pseudo = opts.pseudoHeader ?? "addresses";
     this.#verify = opts.verifyChecksum ?? true;
+    this.#partial = !(opts.computeChecksum ?? true);
     this.#isn = new IsnGenerator(opts.secret);
     this.#eventsAll = (opts.events ?? "all") === "all";
     this.#ephemeral = opts.ephemeralPorts ?? [49152, 65535];
@@ -967,7 +981,7 @@ export class Endpoint {
     }
     const start = this.#arenaUsed;
     const sum = this.#addrSums[addrId];
-    const n = encode(seg, this.#arena, start, sum);
+    const n = encode(seg, this.#arena, start, sum, this.#partial);
     if (n > MAX_SEGMENT_BYTES) throw new Error(`Bug: segment of ${n} bytes`);
     // Records start on 4-byte boundaries so the cache index is dense.
     this.#arenaUsed = (start + n + 3) & ~3;

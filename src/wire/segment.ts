@@ -200,7 +200,10 @@ function isU32(x: number | undefined): boolean {
  *
  * With `addrSum` (the pseudo-header sum from `addrSum` in checksum.ts) the checksum is computed over
  * the pseudo header and the segment, written, and stored in `seg.checksum`; without it
- * `seg.checksum` is written unchanged.
+ * `seg.checksum` is written unchanged. With `addrSum` and `partial`, the checksum is
+ * left to the link, as with a NIC's checksum offload (Linux's CHECKSUM_PARTIAL, which
+ * its loopback device never completes): the field gets the folded pseudo-header sum,
+ * TCP length included, and {@linkcode completeChecksum} turns it into the checksum.
  *
  * Timestamps are present when `tsVal` and `tsEcr` are both set; setting only one of
  * them is a caller bug.
@@ -233,7 +236,13 @@ function isU32(x: number | undefined): boolean {
  * if (n !== encodedLength(syn) || !r.ok || r.segment.mss !== 1460) throw new Error("SYN");
  * ```
  */
-export function encode(seg: Segment, out: Uint8Array, offset = 0, addrSum?: number): number {
+export function encode(
+  seg: Segment,
+  out: Uint8Array,
+  offset = 0,
+  addrSum?: number,
+  partial = false,
+): number {
   const { srcPort, dstPort, seq, ack, flags, window, urgent, mss, windowScale, tsVal, tsEcr } = seg;
   const payload = seg.payload;
   const checksum = seg.checksum;
@@ -345,13 +354,56 @@ export function encode(seg: Segment, out: Uint8Array, offset = 0, addrSum?: numb
   // The TCP length of the pseudo header (§3.1) is added here, once per segment. The
   // data starts at a multiple of 4 from the segment start, so its words line up; it is
   // read back from `out`, which holds exactly the bytes sent.
-  sum += (addrSum & 0xffff) + (addrSum >>> 16) + total;
+  const pseudo = (addrSum & 0xffff) + (addrSum >>> 16) + total;
+  if (partial) {
+    // The pseudo header's sum, folded but not complemented: summing the segment with
+    // this in the field gives the checksum (completeChecksum).
+    const c = ~foldChecksum(pseudo) & 0xffff;
+    out[offset + 16] = c >>> 8;
+    out[offset + 17] = c;
+    seg.checksum = c;
+    return total;
+  }
+  sum += pseudo;
   if (payloadLength > 0) sum = sum16(out, p, p + payloadLength, sum);
   const c = foldChecksum(sum);
   out[offset + 16] = c >>> 8;
   out[offset + 17] = c;
   seg.checksum = c;
   return total;
+}
+
+/**
+ * Completes the checksum of a segment that {@linkcode encode} wrote with `partial`: what
+ * an offloading NIC does on the way out (or the stack's software fallback for a link
+ * that cannot). `bytes` is the whole segment, header to last data byte. Returns the
+ * checksum it wrote.
+ *
+ * @throws {RangeError} when `bytes` is shorter than a TCP header.
+ *
+ * @example The completed segment equals the one encoded with a full checksum
+ * ```ts
+ * import { completeChecksum, encode, newSegment, ACK } from "./segment.ts";
+ * import { addrSum, parseIp } from "./checksum.ts";
+ * const sum = addrSum(parseIp("192.0.2.1")!, parseIp("192.0.2.2")!);
+ * const seg = newSegment({ srcPort: 80, dstPort: 49152, seq: 7, ack: 9, flags: ACK });
+ * const full = new Uint8Array(20), partial = new Uint8Array(20);
+ * encode(seg, full, 0, sum);
+ * encode(seg, partial, 0, sum, true);
+ * completeChecksum(partial);
+ * if (partial.join() !== full.join()) throw new Error("offload");
+ * ```
+ */
+export function completeChecksum(bytes: Uint8Array): number {
+  if (bytes.length < MIN_HEADER_BYTES) {
+    throw new RangeError(
+      `Cannot complete the checksum of ${bytes.length} bytes: a TCP header has ${MIN_HEADER_BYTES}`,
+    );
+  }
+  const c = foldChecksum(sum16(bytes, 0, bytes.length));
+  bytes[16] = c >>> 8;
+  bytes[17] = c;
+  return c;
 }
 
 function fieldError(seg: Segment): EncodeError {

@@ -2,6 +2,7 @@ import { deepStrictEqual, equal, notEqual, ok, throws } from "node:assert/strict
 import {
   ACK,
   addrSum,
+  completeChecksum,
   CWR,
   decode,
   DECODE_FAILURES,
@@ -660,4 +661,89 @@ Deno.test("encode: the checksum summed from field values matches the bytes, at a
       throw new Error(`Seed ${seed}, case ${n}: ${e}`);
     }
   }
+});
+
+Deno.test("encode partial: the field holds the pseudo-header sum; completing it gives the full encoding", () => {
+  const seed = 0x0ff10ad;
+  const rand = prng(seed);
+  const pseudoOnly = new Uint8Array(12);
+  for (let n = 0; n < 3000; n++) {
+    const s = randomSegment(rand);
+    if (rand() < 0.3) s.payload = bytesOf(Math.floor(rand() * 300), n);
+    const sum = rand() < 0.5 ? SUM_V4 : SUM_V6;
+    const len = encodedLength(s);
+    const full = new Uint8Array(len);
+    const offset = Math.floor(rand() * 9);
+    const out = new Uint8Array(offset + len).fill(0xa5);
+    try {
+      encode(s, full, 0, sum);
+      const checksum = s.checksum;
+      equal(encode(s, out, offset, sum, true), len);
+      const partial = out.subarray(offset);
+      // Everything but the checksum field is as encoded in full.
+      deepStrictEqual(partial.subarray(0, 16), full.subarray(0, 16));
+      deepStrictEqual(partial.subarray(18), full.subarray(18));
+      // The field: the pseudo header's folded sum (addresses, protocol, TCP length).
+      pseudoOnly[10] = len >>> 8;
+      pseudoOnly[11] = len & 0xff;
+      equal(be16(partial, 16), ~foldChecksum(sum16(pseudoOnly, 0, 12, sum)) & 0xffff);
+      equal(s.checksum, be16(partial, 16));
+      equal(completeChecksum(partial), checksum);
+      deepStrictEqual(partial, full);
+    } catch (e) {
+      throw new Error(`Seed ${seed}, case ${n}: ${e}`);
+    }
+  }
+});
+
+Deno.test("encode partial: a receiver that verifies refuses the segment until the link completes it", () => {
+  const s = newSegment({
+    srcPort: 49152,
+    dstPort: 80,
+    seq: 1000,
+    ack: 2000,
+    flags: ACK | PSH,
+    window: 512,
+    tsVal: 7,
+    tsEcr: 9,
+    payload: bytesOf(64, 3),
+  });
+  const out = new Uint8Array(encodedLength(s));
+  encode(s, out, 0, SUM_V4, true);
+  const refused = decode(out, SUM_V4);
+  equal(refused.ok, false);
+  equal(!refused.ok && refused.reason, "bad-checksum");
+  // A receiver that trusts the link (offloaded verification) reads it as is.
+  ok(decode(out).ok);
+  completeChecksum(out);
+  const r = decode(out, SUM_V4);
+  ok(r.ok && r.segment.payload.length === 64 && r.segment.seq === 1000);
+});
+
+Deno.test("completeChecksum: refuses fewer bytes than a TCP header", () => {
+  throws(() => completeChecksum(new Uint8Array(19)), RangeError);
+});
+
+Deno.test("encode partial: the field Linux leaves on its loopback (tshark on lo: SYN 0xfe30, ACK 0xfe28)", () => {
+  // A capture of a Linux connection over 127.0.0.1 shows these "incorrect" checksums:
+  // the kernel writes the pseudo-header sum and the loopback device never completes it.
+  const lo = addrSum(parseIp("127.0.0.1")!, parseIp("127.0.0.1")!);
+  const syn = newSegment({
+    srcPort: 40000,
+    dstPort: 47011,
+    seq: 12345,
+    flags: SYN,
+    window: 65495,
+    mss: 65495,
+    windowScale: 7,
+    sackPermitted: true,
+    tsVal: 1,
+    tsEcr: 0,
+  });
+  const out = new Uint8Array(60);
+  equal(encode(syn, out, 0, lo, true), 40);
+  equal(be16(out, 16), 0xfe30);
+  const ack = newSegment({ srcPort: 40000, dstPort: 47011, flags: ACK, tsVal: 2, tsEcr: 1 });
+  equal(encode(ack, out, 0, lo, true), 32);
+  equal(be16(out, 16), 0xfe28);
 });
