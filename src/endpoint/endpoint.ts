@@ -185,6 +185,8 @@ interface Conn {
 }
 
 const ARENA_BYTES = 256 * 1024;
+/** Released TCBs kept for reuse, at most (each ~1.4 KiB). */
+const SPARE_TCBS = 1024;
 const MAX_SEGMENT_BYTES = 65_535;
 /** The largest TCP header: data offset 15 words (§3.1). */
 const MAX_HEADER_BYTES = 60;
@@ -265,6 +267,15 @@ export class Endpoint {
    * carries the ACK or re-defers it at its own time, so its segments stay in order.
    */
   #owedAcks = new Fifo<Tcb>();
+  /**
+   * Released TCBs (CLOSED, or adopted into the compact table), kept for new
+   * connections (Tcb.reuse): a fresh one costs ~1.4 KiB in ~30 objects. A TCB retires
+   * when the endpoint forgets it and becomes spare only when no deferred ACK is owed
+   * (the adopting TCB still sends its ACK of the FIN after it retired); both happen
+   * outside any TCB method, so a spare TCB never has a frame on the stack.
+   */
+  #retired: Tcb[] = [];
+  #spare: Tcb[] = [];
 
   #events = new Fifo<TcbEvent>();
 
@@ -888,7 +899,7 @@ export class Endpoint {
     listener: Listener | undefined,
   ): Conn {
     const id = this.#nextId++;
-    const tcb = new Tcb({
+    const init = {
       id,
       localPort,
       remotePort,
@@ -896,7 +907,21 @@ export class Endpoint {
       tsOffset: this.#tsOffsets[addrId],
       options,
       host: this.#host,
-    });
+    };
+    if (this.#spare.length === 0 && this.#owedAcks.length === 0) {
+      // Nothing can reach the retired TCBs any more: they become spares.
+      const r = this.#retired;
+      this.#retired = this.#spare;
+      this.#spare = r;
+    }
+    const spare = this.#spare.pop();
+    let tcb: Tcb;
+    if (spare) {
+      spare.reuse(init);
+      tcb = spare;
+    } else {
+      tcb = new Tcb(init);
+    }
     const c: Conn = { tcb, addrId, gone: false, listener, inBacklog: false, timer: -1 };
     tcb.owner = c;
     this.#byKey.set(addrId, portsKey(remotePort, localPort), c);
@@ -929,6 +954,7 @@ export class Endpoint {
     c.gone = true;
     if (this.#lastConn === c) this.#lastConn = undefined;
     const t = c.tcb;
+    if (this.#retired.length < SPARE_TCBS) this.#retired.push(t);
     this.#byId.delete(idHigh(t.id), t.id | 0);
     // A reopened 4-tuple may already belong to the successor connection.
     const ports = portsKey(t.remotePort, t.localPort);

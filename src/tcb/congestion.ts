@@ -57,8 +57,7 @@ export const DUP_ACK_THRESHOLD = 3;
 
 /** cwnd, ssthresh and NewReno recovery state of one connection (RFC 5681, RFC 6582). */
 export class CongestionControl {
-  /** False for `"none"`: `cwnd` stays Infinity and the hooks do nothing. */
-  readonly enabled: boolean;
+  #enabled = true;
   /** Congestion window, bytes: how far beyond SND.UNA the sender may go. */
   cwnd = Infinity;
   /** Slow start threshold, bytes; "arbitrarily high" at first (RFC 5681 §3.1). */
@@ -87,7 +86,28 @@ export class CongestionControl {
   lastSendAt = -Infinity;
 
   constructor(kind: CongestionControlKind = "newreno") {
-    this.enabled = kind === "newreno";
+    this.#enabled = kind === "newreno";
+  }
+
+  /** False for `"none"`: `cwnd` stays Infinity and the hooks do nothing. */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** Back to the start, as `new CongestionControl(kind)` (a reused TCB). */
+  reset(kind: CongestionControlKind = "newreno"): void {
+    this.#enabled = kind === "newreno";
+    this.cwnd = Infinity;
+    this.ssthresh = Infinity;
+    this.mss = 536;
+    this.dupAcks = 0;
+    this.inRecovery = false;
+    this.recover = 0;
+    this.fastRetransmits = 0;
+    this.partialAcks = 0;
+    this.timeouts = 0;
+    this.#ackedInCa = 0;
+    this.lastSendAt = -Infinity;
   }
 
   /**
@@ -104,7 +124,7 @@ export class CongestionControl {
   init(mss: number, iss: number): void {
     this.mss = mss;
     this.recover = iss; // RFC 6582 §3.2 step 1: recover = ISS
-    if (!this.enabled) return;
+    if (!this.#enabled) return;
     this.cwnd = initialWindow(mss);
     this.ssthresh = Infinity;
     this.dupAcks = 0;
@@ -117,7 +137,7 @@ export class CongestionControl {
    * after a correctly transmitted SYN MUST be one segment" (RFC 5681 §3.1).
    */
   synLost(): void {
-    if (this.enabled) this.cwnd = this.mss;
+    if (this.#enabled) this.cwnd = this.mss;
   }
 
   /**
@@ -126,7 +146,7 @@ export class CongestionControl {
    */
   onAck(ack: number, acked: number, sndMax: number, peerWindow: number): CcAction {
     this.dupAcks = 0;
-    if (!this.enabled || acked <= 0) return CcAction.None;
+    if (!this.#enabled || acked <= 0) return CcAction.None;
     const mss = this.mss;
     if (this.inRecovery) {
       if (seqGe(ack, this.recover)) {
@@ -168,7 +188,7 @@ export class CongestionControl {
    * SND.UNA, window unchanged). `flight` is FlightSize in bytes.
    */
   onDupAck(ack: number, sndMax: number, flight: number): CcAction {
-    if (!this.enabled) return CcAction.None;
+    if (!this.#enabled) return CcAction.None;
     this.dupAcks++;
     if (this.inRecovery) {
       // RFC 5681 §3.2 step 4: each further duplicate ACK means a segment left the
@@ -197,7 +217,7 @@ export class CongestionControl {
    */
   onTimeout(sndMax: number, flight: number, first: boolean): void {
     this.dupAcks = 0;
-    if (!this.enabled) return;
+    if (!this.#enabled) return;
     if (first) this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.mss);
     this.cwnd = this.mss;
     this.inRecovery = false;
@@ -211,7 +231,7 @@ export class CongestionControl {
    * the window restarts from min(IW, cwnd) (RFC 5681 §4.1).
    */
   afterIdle(now: number, rto: number): void {
-    if (!this.enabled || now - this.lastSendAt <= rto) return;
+    if (!this.#enabled || now - this.lastSendAt <= rto) return;
     const rw = initialWindow(this.mss);
     if (this.cwnd > rw) this.cwnd = rw;
   }

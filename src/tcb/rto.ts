@@ -22,6 +22,17 @@ export class RtoEstimator {
     this.#max = max;
   }
 
+  /** Back to no samples, as `new RtoEstimator(initial, min, max)` (a reused TCB). */
+  reset(initial: number, min: number, max: number): void {
+    this.srtt = 0;
+    this.rttvar = 0;
+    this.rto = initial;
+    this.backoff = 0;
+    this.#hasSample = false;
+    this.#min = min;
+    this.#max = max;
+  }
+
   /** The timeout to arm now: RTO doubled once per backoff, capped at the maximum. */
   get current(): number {
     // The common case first: no backoff, no exponentiation.

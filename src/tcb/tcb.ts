@@ -120,12 +120,21 @@ const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 /** SYN-ACK retransmissions for a passive open (Linux tcp_synack_retries). */
 const SYNACK_RETRIES = 5;
 
-/** One connection. */
+/**
+ * One connection.
+ *
+ * A host may recycle a TCB that is done (CLOSED, or taken into its compact TIME-WAIT
+ * table) for a new connection with {@linkcode Tcb.reuse}: a fresh TCB costs ~1.4 KiB
+ * in ~30 objects, a sizeable part of a short connection's life. Every per-connection
+ * field is therefore (re)set in `#begin`, which the constructor runs too; a field added
+ * below must be set there as well (tests/tcb/reuse_test.ts compares a reused TCB with
+ * a fresh one).
+ */
 export class Tcb {
-  readonly id: ConnId;
-  readonly localPort: number;
-  readonly remotePort: number;
-  readonly options: TcbOptions;
+  #id: ConnId = 0;
+  #localPort = 0;
+  #remotePort = 0;
+  #options: TcbOptions;
   #host: TcbHost;
   /** The host's own record of this connection, so its hooks need no lookup. */
   owner: unknown = undefined;
@@ -137,11 +146,11 @@ export class Tcb {
   passive = false;
 
   // Send sequence variables (§3.3.1, Figure 3).
-  readonly iss: number;
-  sndUna: number;
-  sndNxt: number;
+  #iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
   /** The highest SND.NXT ever reached: ACKs up to here are acceptable after a go-back. */
-  sndMax: number;
+  sndMax = 0;
   /** Send window in bytes (already scaled). */
   sndWnd = 0;
   sndWl1 = 0;
@@ -149,10 +158,10 @@ export class Tcb {
   /** Largest window the peer ever offered (RFC 5961 §5 ACK check). */
   maxSndWnd = 0;
   /** Sequence number of the first byte in the send buffer. */
-  #sndBase: number;
+  #sndBase = 0;
   #sendBuf = new ByteQueue();
   /** Effective MSS for what we send: min(ours, the peer's). */
-  sndMss: number;
+  sndMss = 0;
   /** Congestion window and NewReno recovery (RFC 5681, RFC 6582): see congestion.ts. */
   readonly cc: CongestionControl;
 
@@ -176,7 +185,7 @@ export class Tcb {
   /** Our clock (ms) when TS.Recent was set, for the 24-day PAWS rule. */
   tsRecentAge = 0;
   #lastAckSent = 0;
-  readonly #tsOffset: number;
+  #tsOffset = 0;
 
   // Close bookkeeping.
   /** The user called CLOSE or SHUTDOWN: our FIN follows the queued data. */
@@ -217,32 +226,135 @@ export class Tcb {
   #synTimedOut = false;
   #lastChallengeAt = -Infinity;
 
-  /** Counters for this connection. */
-  readonly counters: ConnectionCounters = newCounters();
+  #counters: ConnectionCounters = newCounters();
 
   constructor(init: TcbInit) {
-    this.id = init.id;
-    this.localPort = init.localPort;
-    this.remotePort = init.remotePort;
-    this.options = init.options;
+    this.#options = init.options;
     this.#host = init.host;
-    this.iss = init.iss >>> 0;
-    this.sndUna = this.iss;
-    this.sndNxt = this.iss;
-    this.sndMax = this.iss;
-    this.#sndBase = seqAdd(this.iss, 1);
-    this.#finSeq = this.#sndBase;
-    this.#tsOffset = init.tsOffset >>> 0;
-    this.sndMss = Math.min(init.options.mss, 536);
     this.cc = new CongestionControl(init.options.congestionControl);
     this.rto = new RtoEstimator(
       init.options.rtoInitial,
       init.options.rtoMin,
       init.options.rtoMax,
     );
+    this.#begin(init);
+  }
+
+  /**
+   * Starts this TCB over as the new connection `init` describes, exactly as
+   * `new Tcb(init)` would: for hosts that pool TCBs. Only a TCB that is done may be
+   * reused (CLOSED, or adopted into the host's TIME-WAIT table); the host must drop
+   * every reference it keeps to the old connection first (its deferred ACK included:
+   * see TcbHost.deferAck).
+   *
+   * @throws {Error} when the connection is still live.
+   */
+  reuse(init: TcbInit): void {
+    if (this.#state !== "CLOSED" && !this.#adopted) {
+      throw new Error(`Bug: reuse of TCB ${this.#id} in ${this.#state}`);
+    }
+    this.#sendBuf.clear();
+    this.#recvBuf.clear();
+    this.#ooo.clear();
+    this.cc.reset(init.options.congestionControl);
+    this.rto.reset(init.options.rtoInitial, init.options.rtoMin, init.options.rtoMax);
+    this.#options = init.options;
+    this.#host = init.host;
+    this.#begin(init);
+  }
+
+  /** Every per-connection field to its initial value (see the class doc). */
+  #begin(init: TcbInit): void {
+    const iss = init.iss >>> 0;
+    this.#id = init.id;
+    this.#localPort = init.localPort;
+    this.#remotePort = init.remotePort;
+    this.owner = undefined;
+    this.#state = "CLOSED";
+    this.#stateIndex = 0;
+    this.passive = false;
+    this.#iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = iss;
+    this.sndMax = iss;
+    this.sndWnd = 0;
+    this.sndWl1 = 0;
+    this.sndWl2 = 0;
+    this.maxSndWnd = 0;
+    this.#sndBase = seqAdd(iss, 1);
+    this.sndMss = Math.min(init.options.mss, 536);
+    this.irs = 0;
+    this.rcvNxt = 0;
+    this.#rcvAdv = 0;
+    this.#peerFinSeq = undefined;
+    this.#sndShift = 0;
+    this.#rcvShift = 0;
+    this.#peerOfferedWs = false;
+    this.tsOk = false;
+    this.#peerOfferedTs = false;
+    this.tsRecent = 0;
+    this.tsRecentAge = 0;
+    this.#lastAckSent = 0;
+    this.#tsOffset = init.tsOffset >>> 0;
+    this.#finQueued = false;
+    this.#finSeq = this.#sndBase;
+    this.orphaned = false;
+    this.#closeWhenEstablished = false;
+    this.#closedReason = undefined;
+    this.retries = 0;
+    this.#rtxAt = Infinity;
+    this.#persist = false;
+    this.#delAckAt = Infinity;
+    this.#ackPending = 0;
+    this.#ackNow = false;
+    this.#ackUrgent = false;
+    this.#ackOwed = false;
+    this.#ackOwedAt = 0;
+    this.#fw2At = Infinity;
+    this.#twAt = Infinity;
+    this.#progressAt = Infinity;
+    this.#scheduledAt = Infinity;
+    this.#rttSeq = 0;
+    this.#rttAt = -1;
+    this.#rtxTsVal = undefined;
+    this.#synTimedOut = false;
+    this.#lastChallengeAt = -Infinity;
+    this.#adopted = false;
+    // A new object, not zeroed in place: snapshots handed out keep their values.
+    this.#counters = newCounters();
   }
 
   // ---------------------------------------------------------------- read-outs
+
+  /** The connection's id (unique within its host). */
+  get id(): ConnId {
+    return this.#id;
+  }
+
+  /** Our port. */
+  get localPort(): number {
+    return this.#localPort;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number {
+    return this.#remotePort;
+  }
+
+  /** The options this connection runs with. */
+  get options(): TcbOptions {
+    return this.#options;
+  }
+
+  /** Initial send sequence number (§3.4.1). */
+  get iss(): number {
+    return this.#iss;
+  }
+
+  /** Counters for this connection. */
+  get counters(): ConnectionCounters {
+    return this.#counters;
+  }
 
   /** Current state. */
   get state(): State {
@@ -266,12 +378,12 @@ export class Tcb {
 
   /** Free receive buffer (the window we would advertise now), bytes. */
   get rcvWnd(): number {
-    return Math.max(0, this.options.rcvBuffer - this.#recvBuf.length - this.#ooo.bytes);
+    return Math.max(0, this.#options.rcvBuffer - this.#recvBuf.length - this.#ooo.bytes);
   }
 
   /** Free send buffer, bytes. */
   get sendSpace(): number {
-    return Math.max(0, this.options.sndBuffer - this.#sendBuf.length);
+    return Math.max(0, this.#options.sndBuffer - this.#sendBuf.length);
   }
 
   /** Why the connection closed, once it has. */
@@ -327,7 +439,7 @@ export class Tcb {
     }
     this.passive = true;
     this.#setState(StateIndex["LISTEN"], "listen", now);
-    this.counters.segmentsIn++;
+    this.#counters.segmentsIn++;
     this.#takeSynOptions(seg, now);
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
@@ -388,7 +500,7 @@ export class Tcb {
       const edge = seqAdd(this.rcvNxt, Math.min(this.rcvWnd, MAX_WINDOW << this.#rcvShift));
       const moved = seqDiff(edge, this.#rcvAdv);
       const left = seqDiff(this.#rcvAdv, this.rcvNxt);
-      if (left < 2 * this.sndMss && moved >= Math.min(this.sndMss, this.options.rcvBuffer >>> 1)) {
+      if (left < 2 * this.sndMss && moved >= Math.min(this.sndMss, this.#options.rcvBuffer >>> 1)) {
         this.#sendAck(now);
         this.#reschedule();
       }
@@ -414,8 +526,8 @@ export class Tcb {
       this.#enterClosed("close", "aborted", now);
       return;
     }
-    if (this.options.lingerZero) return this.abort(now);
-    if (this.options.rstOnUnreadClose && this.#recvBuf.length > 0) {
+    if (this.#options.lingerZero) return this.abort(now);
+    if (this.#options.rstOnUnreadClose && this.#recvBuf.length > 0) {
       // §3.10.4 SHLD-3, RFC 2525 §2.17: a RST tells the peer that data was lost.
       return this.abort(now);
     }
@@ -444,7 +556,7 @@ export class Tcb {
    * listener could take a SYN that reopens this 4-tuple from TIME-WAIT.
    */
   handleSegment(seg: Segment, now: number, canReopen = true): SegmentVerdict {
-    this.counters.segmentsIn++;
+    this.#counters.segmentsIn++;
     this.#ackUrgent = false;
     const verdict = this.#segmentArrives(seg, now, canReopen);
     if (this.#state !== "CLOSED" && !this.#adopted) {
@@ -559,7 +671,7 @@ export class Tcb {
     let ackOk = false;
     if (f & ACK) {
       // First check: an ACK must cover our SYN and nothing beyond SND.NXT.
-      if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt)) {
+      if (seqLe(seg.ack, this.#iss) || seqGt(seg.ack, this.sndNxt)) {
         if (!(f & RST)) this.#sendRst(seg.ack, now);
         this.#drop(seg, "bad-ack-syn-sent", now);
         return;
@@ -605,7 +717,7 @@ export class Tcb {
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       this.#setState(StateIndex["SYN-RECEIVED"], "rcv-syn", now);
-      this.sndNxt = this.iss;
+      this.sndNxt = this.#iss;
       this.#sendSyn(now, true);
       this.#armRtx(now);
     }
@@ -613,7 +725,7 @@ export class Tcb {
 
   /** TIME-WAIT: the shared rules of {@linkcode timeWaitInput}. */
   #timeWaitArrives(seg: Segment, now: number, canReopen: boolean): SegmentVerdict {
-    const action = timeWaitInput(this, seg, this.options, canReopen);
+    const action = timeWaitInput(this, seg, this.#options, canReopen);
     switch (action.kind) {
       case "drop":
         this.#drop(seg, action.reason, now);
@@ -637,7 +749,7 @@ export class Tcb {
         else this.#sendAck(now);
         if (action.restart) {
           // §3.10.7.4 eighth check, TIME-WAIT: restart the 2·MSL timeout.
-          this.#twAt = now + 2 * this.options.msl;
+          this.#twAt = now + 2 * this.#options.msl;
           this.#scheduledAt = Infinity;
         }
         return SegmentVerdict.Done;
@@ -666,7 +778,7 @@ export class Tcb {
     }
 
     // RFC 7323 §5.3 R1: PAWS, before the sequence check.
-    if (this.tsOk && seg.tsVal !== undefined && !(f & RST) && this.options.paws) {
+    if (this.tsOk && seg.tsVal !== undefined && !(f & RST) && this.#options.paws) {
       if (seqLt(seg.tsVal, this.tsRecent) && now - this.tsRecentAge < PAWS_IDLE_MS) {
         this.#drop(seg, "paws", now);
         this.#dupAck(seg, now);
@@ -728,7 +840,7 @@ export class Tcb {
         this.#updateWindow(seg, true);
         this.#setState(StateIndex["ESTABLISHED"], "rcv-ack", now);
         this.#rtoAfterHandshake();
-        if (this.counters.retransmissions > 0) this.cc.synLost(); // RFC 5681 §3.1
+        if (this.#counters.retransmissions > 0) this.cc.synLost(); // RFC 5681 §3.1
         if (this.#closeWhenEstablished) {
           this.#closeWhenEstablished = false;
           this.#queueFin(now, this.orphaned);
@@ -787,7 +899,7 @@ export class Tcb {
       this.#setState(StateIndex["FIN-WAIT-2"], "rcv-ack", now);
       // Only an orphan is timed out in FIN-WAIT-2; a half-closed socket may wait for
       // the peer as long as it likes (Linux tcp_fin_timeout).
-      if (this.orphaned) this.#fw2At = now + this.options.finWait2Timeout;
+      if (this.orphaned) this.#fw2At = now + this.#options.finWait2Timeout;
     }
   }
 
@@ -836,13 +948,13 @@ export class Tcb {
         this.rcvNxt = seqAdd(seq, data.length);
         if (fillsGap) this.rcvNxt = this.#ooo.pull(this.rcvNxt, (d) => this.#deliver(d));
         this.#ackPending++;
-        if (fillsGap || this.options.delayedAck === 0 || this.#ackPending >= 2) {
+        if (fillsGap || this.#options.delayedAck === 0 || this.#ackPending >= 2) {
           this.#ackNow = this.#ackUrgent = true;
         } else if (this.#delAckAt === Infinity) {
-          this.#delAckAt = now + this.options.delayedAck;
+          this.#delAckAt = now + this.#options.delayedAck;
         }
         this.#host.event(
-          { type: "data", conn: this.id, length: seqDiff(this.rcvNxt, seq), now },
+          { type: "data", conn: this.#id, length: seqDiff(this.rcvNxt, seq), now },
           this,
         );
       } else {
@@ -894,7 +1006,7 @@ export class Tcb {
         this.#ackUrgent = true;
     }
     // §3.10.7.4 eighth check: "signal the user 'connection closing'".
-    this.#host.event({ type: "peer-closed", conn: this.id, now }, this);
+    this.#host.event({ type: "peer-closed", conn: this.#id, now }, this);
   }
 
   // ------------------------------------------------------------- ACK helpers
@@ -917,13 +1029,13 @@ export class Tcb {
   #ackAdvance(ack: number, now: number, tsEcr: number | undefined): void {
     // Our SYN was acknowledged before: this ACK covers data (or our FIN) and feeds
     // the congestion window (RFC 5681 §3.1).
-    const ccAcked = seqGt(this.sndUna, this.iss) ? seqDiff(ack, this.sndUna) : 0;
+    const ccAcked = seqGt(this.sndUna, this.#iss) ? seqDiff(ack, this.sndUna) : 0;
     const dataEnd = this.#dataEnd();
     const ackedData = seqDiff(seqLe(ack, dataEnd) ? ack : dataEnd, this.#sndBase);
     if (ackedData > 0) {
       this.#sendBuf.drop(ackedData);
       this.#sndBase = seqAdd(this.#sndBase, ackedData);
-      this.counters.bytesAcked += ackedData;
+      this.#counters.bytesAcked += ackedData;
     }
     // RTT sample: the echoed timestamp (RFC 7323 §4.1), else Karn's rule (RFC 6298 §3).
     if (this.tsOk && tsEcr !== undefined && tsEcr !== 0) {
@@ -1030,12 +1142,12 @@ export class Tcb {
   /** A challenge or out-of-window ACK, rate-limited (RFC 5961 §7). */
   #challengeAck(now: number): void {
     if (
-      now - this.#lastChallengeAt < this.options.challengeAckInterval ||
+      now - this.#lastChallengeAt < this.#options.challengeAckInterval ||
       !this.#host.allowChallengeAck(now)
     ) {
       this.#host.event({
         type: "segment-dropped",
-        conn: this.id,
+        conn: this.#id,
         segment: undefined,
         reason: "challenge-rate-limited",
         now,
@@ -1043,7 +1155,7 @@ export class Tcb {
       return;
     }
     this.#lastChallengeAt = now;
-    this.counters.challengeAcks++;
+    this.#counters.challengeAcks++;
     this.#sendAck(now);
   }
 
@@ -1082,7 +1194,7 @@ export class Tcb {
       case "FIN-WAIT-2":
         // close() after shutdown(): now an orphan, so the FIN-WAIT-2 timer applies.
         if (orphan && this.#fw2At === Infinity) {
-          this.#fw2At = now + this.options.finWait2Timeout;
+          this.#fw2At = now + this.#options.finWait2Timeout;
         }
         this.#reschedule();
         return;
@@ -1112,7 +1224,7 @@ export class Tcb {
     // §3.10.5: <SEQ=SND.NXT><CTL=RST> in SYN-RECEIVED and the synchronized states.
     this.#sendRst(rstSeq ?? this.sndNxt, now);
     this.#closedReason = "aborted";
-    if (this.options.rstSenderTimeWait && s !== "SYN-RECEIVED") {
+    if (this.#options.rstSenderTimeWait && s !== "SYN-RECEIVED") {
       // §3.5.2 SHOULD: the RST sender holds the 4-tuple for 2·MSL.
       this.#enterTimeWait(cause, now);
       return;
@@ -1152,7 +1264,7 @@ export class Tcb {
     this.#rtxAt = this.#delAckAt = this.#fw2At = Infinity;
     this.#persist = false;
     this.#progressAt = Infinity;
-    this.#twAt = now + 2 * this.options.msl;
+    this.#twAt = now + 2 * this.#options.msl;
     this.#scheduledAt = Infinity;
     this.#sendBuf.clear();
     this.#ooo.clear();
@@ -1170,7 +1282,7 @@ export class Tcb {
     this.#setState(StateIndex["CLOSED"], cause, now);
     this.#sendBuf.clear();
     this.#ooo.clear();
-    this.#host.event({ type: "closed", conn: this.id, reason, now }, this);
+    this.#host.event({ type: "closed", conn: this.#id, reason, now }, this);
     this.#host.released(this);
   }
 
@@ -1190,9 +1302,9 @@ export class Tcb {
     // One shape for every state change (`counters` undefined but on entering
     // TIME-WAIT), so the host's and the application's loads of event fields see few
     // shapes (V8 goes megamorphic beyond four).
-    const counters = to === "TIME-WAIT" ? { ...this.counters } : undefined;
+    const counters = to === "TIME-WAIT" ? { ...this.#counters } : undefined;
     this.#host.event(
-      { type: "state-changed", conn: this.id, from, to, cause, now, counters },
+      { type: "state-changed", conn: this.#id, from, to, cause, now, counters },
       this,
     );
   }
@@ -1240,7 +1352,7 @@ export class Tcb {
         const flags = ACK | (last ? PSH : 0) | (withFin ? FIN : 0);
         const rtx = seqLt(this.sndNxt, this.sndMax);
         this.#transmit(flags, this.sndNxt, this.#sendBuf.view(offset, len), rtx, now);
-        if (!rtx) this.counters.bytesSent += len;
+        if (!rtx) this.#counters.bytesSent += len;
         this.#advanceSndNxt(len + (withFin ? 1 : 0), rtx, now);
         sent++;
         continue;
@@ -1275,12 +1387,12 @@ export class Tcb {
     if (this.bytesInFlight === 0) return;
     const s = this.#state;
     const limit = s === "SYN-SENT"
-      ? this.options.synRetries
+      ? this.#options.synRetries
       : s === "SYN-RECEIVED" && this.passive
       ? SYNACK_RETRIES
       : this.orphaned
-      ? this.options.orphanRetries
-      : this.options.maxRetries;
+      ? this.#options.orphanRetries
+      : this.#options.maxRetries;
     if (this.retries >= limit) {
       // §3.8.3 R2: give up. Like Linux, no RST: the peer is presumed unreachable.
       this.#enterClosed("retransmit-timeout", "timeout", now);
@@ -1290,11 +1402,11 @@ export class Tcb {
     if (s === "SYN-SENT" || s === "SYN-RECEIVED") this.#synTimedOut = true;
     this.rto.backoff++;
     this.#rttAt = -1; // Karn: never time a retransmitted segment
-    if (s === "SYN-SENT" || s === "SYN-RECEIVED" || seqLe(this.sndUna, this.iss)) {
+    if (s === "SYN-SENT" || s === "SYN-RECEIVED" || seqLe(this.sndUna, this.#iss)) {
       // Also after CLOSE in SYN-RECEIVED (§3.10.4 → FIN-WAIT-1, then maybe CLOSING)
       // before our SYN was acknowledged: the SYN,ACK is still the oldest segment
       // unacknowledged, so it goes again; the ACK of it clocks out the FIN.
-      this.sndNxt = this.iss;
+      this.sndNxt = this.#iss;
       this.#sendSyn(now, true);
     } else {
       // Go back to the oldest unacknowledged segment and resend it alone; later ACKs
@@ -1328,7 +1440,7 @@ export class Tcb {
     }
     const offset = seqDiff(this.sndNxt, this.#sndBase);
     this.#transmit(ACK, this.sndNxt, this.#sendBuf.view(offset, 1), false, now);
-    this.counters.bytesSent += 1;
+    this.#counters.bytesSent += 1;
     this.sndNxt = seqAdd(this.sndNxt, 1);
     this.sndMax = seqMax(this.sndMax, this.sndNxt);
     this.rto.backoff++;
@@ -1342,7 +1454,7 @@ export class Tcb {
    */
   #rtoAfterHandshake(): void {
     if (this.#synTimedOut && this.rto.srtt === 0) {
-      this.rto.rto = Math.max(this.rto.rto, Math.min(3000, this.options.rtoMax));
+      this.rto.rto = Math.max(this.rto.rto, Math.min(3000, this.#options.rtoMax));
     }
   }
 
@@ -1357,7 +1469,7 @@ export class Tcb {
   }
 
   #userAt(): number {
-    const ut = this.options.userTimeout;
+    const ut = this.#options.userTimeout;
     if (ut <= 0 || this.#progressAt === Infinity) return Infinity;
     // Only while something is unacknowledged (§3.8.4: data not delivered in time).
     if (this.bytesInFlight === 0 && this.#sendBuf.length === 0) return Infinity;
@@ -1374,8 +1486,8 @@ export class Tcb {
 
   #sendSyn(now: number, rtx: boolean): void {
     const flags = this.#state === "SYN-SENT" ? SYN : SYN | ACK;
-    this.#transmit(flags, this.iss, EMPTY, rtx, now);
-    this.sndNxt = seqAdd(this.iss, 1);
+    this.#transmit(flags, this.#iss, EMPTY, rtx, now);
+    this.sndNxt = seqAdd(this.#iss, 1);
     this.sndMax = seqMax(this.sndMax, this.sndNxt);
     if (!rtx && !this.tsOk && this.#rttAt < 0) {
       this.#rttSeq = this.sndNxt;
@@ -1392,7 +1504,7 @@ export class Tcb {
   }
 
   #sendRst(seq: number, now: number): void {
-    this.counters.rstsSent++;
+    this.#counters.rstsSent++;
     this.#transmit(RST, seq, EMPTY, false, now);
   }
 
@@ -1408,14 +1520,14 @@ export class Tcb {
       const edge = seqAdd(this.rcvNxt, window << shift);
       if (seqGt(edge, this.#rcvAdv) || !isSynchronized(this.#state)) this.#rcvAdv = edge;
     }
-    const o = this.options;
+    const o = this.#options;
     const tsActive = syn
       ? o.timestamps && (this.#state === "SYN-SENT" || this.#peerOfferedTs)
       : this.tsOk;
     // A fresh object when the host keeps it (events, traces), else the shared scratch.
     const seg: Segment = this.#host.keepsSegments === false ? SCRATCH : { ...SCRATCH };
-    seg.srcPort = this.localPort;
-    seg.dstPort = this.remotePort;
+    seg.srcPort = this.#localPort;
+    seg.dstPort = this.#remotePort;
     seg.seq = seq;
     seg.ack = withAck ? this.rcvNxt : 0;
     seg.flags = flags;
@@ -1435,9 +1547,9 @@ export class Tcb {
       this.#ackNow = false;
       this.#delAckAt = Infinity;
     }
-    this.counters.segmentsOut++;
+    this.#counters.segmentsOut++;
     if (rtx) {
-      this.counters.retransmissions++;
+      this.#counters.retransmissions++;
       this.#rtxTsVal = this.#tsClock(now);
     }
     this.#host.transmit(this, seg, rtx, now);
@@ -1449,12 +1561,12 @@ export class Tcb {
 
   /** Options on a SYN we received (§3.7.1 MSS, RFC 7323 window scale and timestamps). */
   #takeSynOptions(seg: Segment, now: number): void {
-    const o = this.options;
+    const o = this.#options;
     // §3.7.1: without an MSS option assume 536 (IPv4 default, MUST-15).
     this.sndMss = Math.max(1, Math.min(o.mss, seg.mss ?? 536));
-    this.cc.init(this.sndMss, this.iss);
+    this.cc.init(this.sndMss, this.#iss);
     // RFC 5681 §3.1: a retransmitted SYN means a loss window of one segment to start.
-    if (this.counters.retransmissions > 0) this.cc.synLost();
+    if (this.#counters.retransmissions > 0) this.cc.synLost();
     this.#peerOfferedWs = seg.windowScale !== undefined;
     const wsOk = this.#peerOfferedWs && o.windowScale !== undefined;
     this.#sndShift = wsOk ? seg.windowScale! : 0;
@@ -1469,11 +1581,11 @@ export class Tcb {
 
   #deliver(data: Uint8Array): void {
     this.#recvBuf.push(data);
-    this.counters.bytesReceived += data.length;
+    this.#counters.bytesReceived += data.length;
   }
 
   #drop(seg: Segment, reason: DropReason, now: number): void {
-    this.#host.event({ type: "segment-dropped", conn: this.id, segment: seg, reason, now }, this);
+    this.#host.event({ type: "segment-dropped", conn: this.#id, segment: seg, reason, now }, this);
   }
 }
 
