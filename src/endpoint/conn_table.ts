@@ -187,3 +187,71 @@ function slotOf(a: number, b: number, mask: number, seed: number): number {
   h ^= h >>> 15;
   return h & mask;
 }
+
+/** Slots of {@linkcode IdTable}'s direct-mapped front. */
+const ID_SLOTS = 4096;
+
+/**
+ * Values by connection id. Ids are issued in sequence and a host's live connections
+ * are mostly recent ones, so a direct-mapped array indexed by the id's low bits holds
+ * nearly all of them: a lookup is one load and one comparison, no hashing. An id whose
+ * slot is taken by another live one goes to a {@linkcode PairTable} behind it.
+ */
+export class IdTable<T> {
+  #ids = new Float64Array(ID_SLOTS).fill(-1);
+  #vals = new Array<T | undefined>(ID_SLOTS).fill(undefined);
+  #front = 0;
+  #spill: PairTable<T>;
+
+  constructor(seed: number) {
+    this.#spill = new PairTable<T>(seed);
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#front + this.#spill.size;
+  }
+
+  /** The value for `id`, or `undefined`. */
+  get(id: number): T | undefined {
+    const s = id & (ID_SLOTS - 1);
+    if (this.#ids[s] === id) return this.#vals[s];
+    return this.#spill.size === 0 ? undefined : this.#spill.get(idHigh(id), id | 0);
+  }
+
+  /** Sets (or replaces) the value for `id` (a non-negative safe integer). */
+  set(id: number, value: T): void {
+    const s = id & (ID_SLOTS - 1);
+    if (this.#ids[s] === id) {
+      this.#vals[s] = value;
+    } else if (
+      this.#ids[s] === -1 && !(this.#spill.size > 0 && this.#spill.has(idHigh(id), id | 0))
+    ) {
+      this.#ids[s] = id;
+      this.#vals[s] = value;
+      this.#front++;
+    } else {
+      this.#spill.set(idHigh(id), id | 0, value);
+    }
+  }
+
+  /** Removes `id`; returns whether it was present. */
+  delete(id: number): boolean {
+    const s = id & (ID_SLOTS - 1);
+    if (this.#ids[s] === id) {
+      this.#ids[s] = -1;
+      this.#vals[s] = undefined;
+      this.#front--;
+      return true;
+    }
+    return this.#spill.size > 0 && this.#spill.delete(idHigh(id), id | 0);
+  }
+
+  /** Calls `fn` for every value (order unspecified). */
+  forEach(fn: (value: T) => void): void {
+    for (let s = 0; s < ID_SLOTS; s++) {
+      if (this.#ids[s] !== -1) fn(this.#vals[s] as T);
+    }
+    this.#spill.forEach(fn);
+  }
+}

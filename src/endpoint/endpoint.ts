@@ -27,7 +27,7 @@ import { type ConnId, type DropReason, newCounters, type TcbEvent } from "../tcb
 import { type TcbOptions, tcbOptions } from "../tcb/options.ts";
 import type { State } from "../tcb/state.ts";
 import { ConnectionStateError, SegmentVerdict, Tcb, type TcbHost } from "../tcb/tcb.ts";
-import { idHigh, PairTable, portsKey } from "./conn_table.ts";
+import { IdTable, PairTable, portsKey } from "./conn_table.ts";
 import { IsnGenerator } from "./isn.ts";
 import { type EndpointStats, newStats } from "./stats.ts";
 import { TimerWheel } from "../time/timer_wheel.ts";
@@ -223,7 +223,7 @@ export class Endpoint {
 
   /** Live connections by (address id, ports) and by id: see conn_table.ts. */
   #byKey: PairTable<Conn>;
-  #byId = new PairTable<Conn>(0x1d5eed);
+  #byId = new IdTable<Conn>(0x1d5eed);
   #listeners = new Map<number, Listener>();
   #nextId: ConnId = 1;
 
@@ -933,7 +933,7 @@ export class Endpoint {
     const c: Conn = { tcb, addrId, gone: false, listener, inBacklog: false, timer: -1 };
     tcb.owner = c;
     this.#byKey.set(addrId, portsKey(remotePort, localPort), c);
-    this.#byId.set(idHigh(id), id | 0, c);
+    this.#byId.set(id, c);
     this.stats.opened++;
     return c;
   }
@@ -965,7 +965,7 @@ export class Endpoint {
     // One that still holds data it received (an abort, a RST) goes to the GC with its
     // buffer: spares keep no storage.
     if (t.unread === 0 && this.#retired.length < this.#spareTcbs) this.#retired.push(t);
-    this.#byId.delete(idHigh(t.id), t.id | 0);
+    this.#byId.delete(t.id);
     // A reopened 4-tuple may already belong to the successor connection.
     const ports = portsKey(t.remotePort, t.localPort);
     if (this.#byKey.get(c.addrId, ports) === c) this.#byKey.delete(c.addrId, ports);
@@ -1122,7 +1122,7 @@ export class Endpoint {
     // (read, then reply or close): the last answer first.
     const last = this.#lastConn;
     if (last !== undefined && last.tcb.id === id) return last;
-    const c = this.#byId.get(idHigh(id), id | 0);
+    const c = this.#byId.get(id);
     if (c !== undefined) this.#lastConn = c;
     return c;
   }

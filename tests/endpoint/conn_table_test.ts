@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, throws } from "node:assert/strict";
-import { idHigh, PairTable, portsKey } from "../../src/endpoint/conn_table.ts";
+import { idHigh, IdTable, PairTable, portsKey } from "../../src/endpoint/conn_table.ts";
 import { Rng } from "../../src/sim/rng.ts";
 
 Deno.test("PairTable: random inserts, replaces and deletes agree with a Map", () => {
@@ -59,4 +59,44 @@ Deno.test("idHigh: splits connection ids, refuses what is not an id", () => {
   equal(idHigh(2 ** 32 + 5), 1);
   equal((2 ** 32 + 5) | 0, 5);
   for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) equal(idHigh(bad), -1, String(bad));
+});
+
+Deno.test("IdTable: random sets, replaces and deletes agree with a Map, colliding ids included", () => {
+  for (const seed of [1, 2, 3]) {
+    const rng = new Rng(seed);
+    const t = new IdTable<number>(seed);
+    const ref = new Map<number, number>();
+    // Ids that share a front slot (multiples of 4096 apart), neighbours, and ids
+    // beyond 2^32 whose low bits collide with small ones.
+    const ids = [1, 2, 3, 4097, 8193, 4098, 2 ** 32 + 1, 2 ** 40 + 4097, 4095, 8191, 0];
+    for (let step = 0; step < 20_000; step++) {
+      const id = ids[rng.int(ids.length)];
+      const op = rng.int(10);
+      if (op < 5) {
+        t.set(id, step);
+        ref.set(id, step);
+      } else if (op < 9) {
+        equal(t.delete(id), ref.delete(id), `delete ${id} at step ${step}`);
+      } else {
+        equal(t.get(id), ref.get(id), `get ${id} at step ${step}`);
+      }
+      equal(t.size, ref.size);
+    }
+    for (const id of ids) equal(t.get(id), ref.get(id), `${id}`);
+    const seen: number[] = [];
+    t.forEach((v) => seen.push(v));
+    deepStrictEqual(seen.sort((x, y) => x - y), [...ref.values()].sort((x, y) => x - y));
+  }
+});
+
+Deno.test("IdTable: a sliding window of 64 live ids over 100,000, as an endpoint keeps them", () => {
+  const t = new IdTable<number>(5);
+  for (let id = 1; id <= 100_000; id++) {
+    t.set(id, id);
+    if (id > 64) equal(t.delete(id - 64), true);
+    equal(t.get(id - 10 > 0 ? id - 10 : id), id - 10 > 0 ? id - 10 : id);
+  }
+  equal(t.size, 64);
+  // Not ids: never found.
+  for (const bad of [-1, 0.5, NaN, 2 ** 53, -4096]) equal(t.get(bad), undefined);
 });
