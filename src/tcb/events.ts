@@ -49,6 +49,23 @@ export interface ConnectionCounters {
   challengeAcks: number;
 }
 
+/**
+ * A copy of `c` (a literal of one shape: an object spread builds its copy key by key,
+ * several times slower).
+ */
+export function copyCounters(c: ConnectionCounters): ConnectionCounters {
+  return {
+    segmentsIn: c.segmentsIn,
+    segmentsOut: c.segmentsOut,
+    retransmissions: c.retransmissions,
+    bytesSent: c.bytesSent,
+    bytesAcked: c.bytesAcked,
+    bytesReceived: c.bytesReceived,
+    rstsSent: c.rstsSent,
+    challengeAcks: c.challengeAcks,
+  };
+}
+
 /** Counters at zero: a new connection's (and a compact TIME-WAIT record's, which keeps none). */
 export function newCounters(): ConnectionCounters {
   return {

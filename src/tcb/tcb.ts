@@ -19,6 +19,7 @@ import {
   type CloseReason,
   type ConnectionCounters,
   type ConnId,
+  copyCounters,
   type DropReason,
   newCounters,
   type TcbEvent,
@@ -1302,7 +1303,7 @@ export class Tcb {
     // One shape for every state change (`counters` undefined but on entering
     // TIME-WAIT), so the host's and the application's loads of event fields see few
     // shapes (V8 goes megamorphic beyond four).
-    const counters = to === "TIME-WAIT" ? { ...this.#counters } : undefined;
+    const counters = to === "TIME-WAIT" ? copyCounters(this.#counters) : undefined;
     this.#host.event(
       { type: "state-changed", conn: this.#id, from, to, cause, now, counters },
       this,

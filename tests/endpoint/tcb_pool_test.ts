@@ -117,3 +117,53 @@ Deno.test("TCB pool: spareTcbs must not be negative", () => {
   const secret = new Uint8Array(16);
   throws(() => new Endpoint({ address: CLIENT, secret, spareTcbs: -1 }), RangeError);
 });
+
+Deno.test("TCB pool: a connection's counters keep their final values when its TCB is reused", () => {
+  const secret = new Uint8Array(16).fill(6);
+  const client = new Endpoint({ address: CLIENT, secret });
+  const server = new Endpoint({ address: SERVER, secret });
+  server.listen(80);
+  let now = 0;
+  const pump = (ms = 0) => {
+    // A wait of `ms` first (100 lets the delayed ACKs go out).
+    now += ms;
+    client.handleTimeout(now);
+    server.handleTimeout(now);
+    for (let moved = 1; moved > 0;) {
+      moved = 0;
+      for (
+        const [from, to, addr] of [[client, server, CLIENT], [server, client, SERVER]] as const
+      ) {
+        for (let ev = from.pollEvent(); ev; ev = from.pollEvent()) {
+          moved++;
+          if (ev.type === "peer-closed") from.close(ev.conn, now);
+        }
+        for (let t = from.pollTransmit(); t; t = from.pollTransmit()) {
+          moved++;
+          to.handleDatagram(t.bytes.slice(), addr, now);
+        }
+      }
+    }
+  };
+  // info() hands out the connection's own counters object, which hosts keep to report
+  // the final figures once the connection is gone (the CLIs do).
+  const first = client.connect(SERVER, 80, now);
+  pump();
+  const counters = client.info(first)!.counters;
+  client.send(first, new Uint8Array(100), now);
+  pump();
+  pump(100);
+  client.abort(first, now);
+  pump();
+  const final = { ...counters };
+  equal(final.bytesAcked, 100);
+  // A second connection takes the first one's TCB from the pool: it counts afresh in
+  // a new object, and the first connection's figures stay as they ended.
+  const second = client.connect(SERVER, 80, now);
+  pump();
+  client.send(second, new Uint8Array(50), now);
+  pump();
+  pump(100);
+  deepStrictEqual(counters, final);
+  equal(client.info(second)!.counters.bytesAcked, 50);
+});
