@@ -273,9 +273,10 @@ export class Endpoint {
   /**
    * Released TCBs (CLOSED, or adopted into the compact table), kept for new
    * connections (Tcb.reuse): a fresh one costs ~1.4 KiB in ~30 objects. A TCB retires
-   * when the endpoint forgets it and becomes spare only when no deferred ACK is owed
-   * (the adopting TCB still sends its ACK of the FIN after it retired); both happen
-   * outside any TCB method, so a spare TCB never has a frame on the stack.
+   * when the endpoint forgets it, often from inside one of its own methods (the
+   * adopting TCB still sends its ACK of the FIN afterwards, maybe deferred). Retired
+   * TCBs become spares in `#newConn` only, which no TCB method reaches, and only while
+   * no deferred ACK is owed: a spare has no frame on the stack and no queue names it.
    */
   #retired: Tcb[] = [];
   #spare: Tcb[] = [];

@@ -321,7 +321,8 @@ export class Tcb {
     this.#synTimedOut = false;
     this.#lastChallengeAt = -Infinity;
     this.#adopted = false;
-    // A new object, not zeroed in place: snapshots handed out keep their values.
+    // A new object, not zeroed in place: whoever kept the old connection's counters
+    // (info(), the CLIs after a close) keeps its final figures.
     this.#counters = newCounters();
   }
 

@@ -300,8 +300,8 @@ Deno.test("Tcb.reuse: every read-out equals a fresh TCB's, before and after conn
 
 Deno.test("Tcb.reuse: refuses a connection that is still live", () => {
   const trace: string[] = [];
-  const t = new Tcb({
-    id: 1,
+  const init = (id: number): TcbInit => ({
+    id,
     localPort: 1,
     remotePort: 2,
     iss: 0,
@@ -309,30 +309,11 @@ Deno.test("Tcb.reuse: refuses a connection that is still live", () => {
     options: BASE,
     host: host(trace, "A", () => {}),
   });
+  const t = new Tcb(init(1));
   t.connect(0);
-  throws(
-    () =>
-      t.reuse({
-        id: 2,
-        localPort: 1,
-        remotePort: 2,
-        iss: 0,
-        tsOffset: 0,
-        options: BASE,
-        host: host(trace, "A", () => {}),
-      }),
-    /reuse/,
-  );
+  throws(() => t.reuse(init(2)), /reuse/);
   t.abort(1);
-  t.reuse({
-    id: 2,
-    localPort: 1,
-    remotePort: 2,
-    iss: 0,
-    tsOffset: 0,
-    options: BASE,
-    host: host(trace, "A", () => {}),
-  });
+  t.reuse(init(2));
   equal(t.id, 2);
   equal(t.state, "CLOSED");
 });
