@@ -303,8 +303,8 @@ export class Endpoint {
     this.#verify = opts.verifyChecksum ?? true;
     this.#partial = !(opts.computeChecksum ?? true);
     this.#spareTcbs = opts.spareTcbs ?? 1024;
-    if (!(this.#spareTcbs >= 0)) {
-      throw new RangeError(`spareTcbs must be 0 or more, not ${opts.spareTcbs}`);
+    if (!(Number.isInteger(this.#spareTcbs) && this.#spareTcbs >= 0)) {
+      throw new RangeError(`spareTcbs must be a whole number, 0 or more, not ${opts.spareTcbs}`);
     }
     this.#isn = new IsnGenerator(opts.secret);
     this.#eventsAll = (opts.events ?? "all") === "all";

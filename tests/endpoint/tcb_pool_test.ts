@@ -113,9 +113,12 @@ Deno.test("TCB pool: waves of lossy connections run the same with and without sp
   }
 });
 
-Deno.test("TCB pool: spareTcbs must not be negative", () => {
+Deno.test("TCB pool: spareTcbs must be a whole number, 0 or more", () => {
   const secret = new Uint8Array(16);
-  throws(() => new Endpoint({ address: CLIENT, secret, spareTcbs: -1 }), RangeError);
+  for (const bad of [-1, 1.5, Infinity, NaN]) {
+    throws(() => new Endpoint({ address: CLIENT, secret, spareTcbs: bad }), /spareTcbs must be/);
+  }
+  equal(new Endpoint({ address: CLIENT, secret, spareTcbs: 0 }).size, 0);
 });
 
 Deno.test("TCB pool: a connection's counters keep their final values when its TCB is reused", () => {
