@@ -476,6 +476,9 @@ export class Endpoint {
       this.#countDrop(reason, undefined, undefined, now, failure);
       return;
     }
+    // The segment-received event keeps the segment: its payload must not be a view of
+    // a buffer the caller may reuse.
+    if (this.#eventsAll && seg.payload.length > 0) seg.payload = seg.payload.slice();
     this.#segmentFrom(seg, addrId, now);
   }
 
@@ -1043,6 +1046,9 @@ export class Endpoint {
     if (rtx) this.stats.retransmissions++;
     if (seg.flags & RST) this.stats.rstsOut++;
     if (this.#eventsAll) {
+      // The TCB handed us a fresh segment (keepsSegments) whose payload is a view of
+      // its send buffer: the event keeps bytes of its own.
+      if (seg.payload.length > 0) seg.payload = seg.payload.slice();
       this.#events.push({ type: "segment-sent", conn, segment: seg, retransmission: rtx, now });
     }
   }
