@@ -36,7 +36,10 @@
  * key's hash beside the 24-bit log slot, so a probe skips entries from other home slots
  * and reads a record (at 1e6 records, a cache miss) for 1 in 16 of the others only.
  * The hash takes a seed (pass a random one, as Linux keys its `jhash`), so peers cannot
- * aim their ports at one cluster.
+ * aim their ports at one cluster. Records leave in log order, so the table knows which
+ * index lines the next departures will touch: every 16 departures it reads those lines
+ * in one burst whose cache misses overlap, instead of one stall per eviction or expiry
+ * (+3-4 % lifecycles per second with 1e6 in TIME-WAIT in the engine benchmark).
  *
  * **Growth and dead slots.** Storage grows by doubling up to `capacity + max(1,
  * capacity / 256)` slots: a restart needs a free slot even when the table holds
@@ -874,6 +877,17 @@ const DIST_SAT = 15;
  * no index value is all-ones (EMPTY).
  */
 const MAX_CAPACITY = 0xff0000;
+/**
+ * Records whose index lines one {@link TimeWaitTable.#warm} pulls into cache. 16 and
+ * more measured alike in the engine benchmark at 1e6 in TIME-WAIT (8: half the gain).
+ */
+const WARM = 16;
+/**
+ * Index slots from which {@link TimeWaitTable.#warm} runs: 1 MiB of index, past the
+ * private (L2) cache of common x86 cores. Below it the index stays cached and warming
+ * would cost a hash per departure for nothing.
+ */
+const WARM_FROM = 1 << 18;
 
 /** Log slots for a cap: room for one restart even when `cap` records are held. */
 function maxSlots(cap: number): number {
@@ -949,6 +963,10 @@ export class TimeWaitTable {
   #fp = 0;
   /** Set while a callback runs: changes to the table then throw. */
   #busy = false;
+  /** Departures (evictions, expiries) left before the next {@link #warm}. */
+  #warmLeft = 0;
+  /** What {@link #warm} read, kept so the compiler keeps the reads. */
+  #warmSink = 0;
 
   /** Creates an empty table; see {@link TimeWaitOptions}. */
   constructor(options: TimeWaitOptions) {
@@ -1108,15 +1126,21 @@ export class TimeWaitTable {
     const log = this.#log;
     const limit = log.limit(now);
     let expired = 0;
+    let warmLeft = this.#warmLeft; // a local: the callback keeps a field out of registers
     this.#busy = true;
     try {
       // The log's primitives inline here: no per-record call but the user's.
       for (let i = log.dueHead(limit); i >= 0; i = log.shiftDue(limit)) {
+        if (--warmLeft <= 0) {
+          this.#warm();
+          warmLeft = this.#warmLeft;
+        }
         onExpire(i);
         this.#unindex(i); // after the callback: a throwing callback leaves the record whole
         expired++;
       }
     } finally {
+      this.#warmLeft = warmLeft;
       this.#busy = false;
       log.settle();
       this.#stats.expired += expired;
@@ -1393,6 +1417,7 @@ export class TimeWaitTable {
   #evictOldest(): void {
     const log = this.#log;
     const i = log.head();
+    if (--this.#warmLeft <= 0) this.#warm();
     if (this.#onEvict) {
       this.#busy = true;
       try {
@@ -1404,6 +1429,39 @@ export class TimeWaitTable {
     this.#unindex(i);
     log.kill(i);
     this.#stats.recycled++;
+  }
+
+  /**
+   * Pulls into cache the index lines of the next {@link WARM} records to leave: the
+   * oldest, at the head of the log, which evictions and expiries take in order. At 1e6
+   * records the index (8 MiB) is out of cache, and each departure's `#unindex` would
+   * stall on a miss to DRAM; loads issued back to back, none waiting for another,
+   * overlap in the CPU's memory pipeline, so WARM of them cost about what one does.
+   * Reads only: any slot it reads (even a dead one) is harmless to read.
+   */
+  #warm(): void {
+    const index = this.#index;
+    if (index.length < WARM_FROM) {
+      // A small index stays in cache: nothing to gain. `#makeRoom` resets the count
+      // when it builds a larger one.
+      this.#warmLeft = 0x3fffffff; // a small integer field stays unboxed
+      return;
+    }
+    this.#warmLeft = WARM;
+    const log = this.#log;
+    const n = log.capacity;
+    const r = this.#rec;
+    const mask = this.#mask;
+    const seed = this.#seed;
+    const m = Math.min(WARM, log.used);
+    let p = log.head();
+    let x = 0;
+    for (let k = 0; k < m; k++) {
+      const b = p * REC;
+      x ^= index[hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], seed) & mask];
+      if (++p === n) p = 0;
+    }
+    this.#warmSink = x;
   }
 
   /** The index slot whose entry names log slot `p` (the record at `p` gives the key). */
@@ -1534,5 +1592,6 @@ export class TimeWaitTable {
     }
     this.#index = index;
     this.#mask = mask;
+    this.#warmLeft = 0;
   }
 }

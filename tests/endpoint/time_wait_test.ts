@@ -267,6 +267,65 @@ Deno.test("time-wait: full table recycles the oldest and reports it", () => {
   tw.audit();
 });
 
+Deno.test("time-wait: a large table recycling, restarting and expiring keeps every lookup exact", () => {
+  // Cap 140k: an index of 2^19 slots, past the size from which departures pull the
+  // index lines of the next ones into cache; 300k inserts wrap the log twice.
+  const cap = 140_000;
+  const evicted: number[] = [];
+  const tw: TimeWaitTable = new TimeWaitTable({
+    duration: MSL2,
+    capacity: cap,
+    initialSize: cap,
+    hashSeed: 0x5eed,
+    onEvict: (i) => evicted.push(tw.connId(i)),
+  });
+  equal(tw.memory().indexSlots, 1 << 19);
+  const rec = init();
+  const key = (c: number) => [c >>> 14, 1000 + (c & 15), c & 0x3fff] as const;
+  const live = new Set<number>();
+  const random = rng(7);
+  for (let c = 0; c < 300_000; c++) {
+    const [addr, lp, rp] = key(c);
+    rec.connId = c;
+    rec.addrId = addr;
+    rec.localPort = lp;
+    rec.remotePort = rp;
+    tw.insert(rec, c / 10);
+    live.add(c);
+    for (const e of evicted.splice(0)) ok(live.delete(e));
+    if (c % 97 === 0) {
+      // A retransmitted FIN of a random live record, or its removal.
+      const d = c - Math.floor(random() * Math.min(c + 1, cap));
+      if (live.has(d)) {
+        const i = tw.lookup(...key(d));
+        if (d & 1) tw.restart(i, c / 10);
+        else {
+          tw.remove(i);
+          live.delete(d);
+        }
+      }
+    }
+  }
+  equal(tw.size, live.size);
+  equal(tw.stats.recycled + tw.stats.removed + tw.size, 300_000);
+  for (let c = 0; c < 300_000; c++) {
+    const i = tw.lookup(...key(c));
+    if (live.has(c)) equal(tw.connId(i), c);
+    else equal(i, -1);
+  }
+  tw.audit();
+  // Expire half, then all: oldest first, each once.
+  const expired: number[] = [];
+  tw.expire(25_000 + MSL2, (i) => expired.push(tw.connId(i)));
+  ok(expired.length > 0 && expired.length < live.size);
+  tw.audit();
+  tw.expire(1e9, (i) => expired.push(tw.connId(i)));
+  deepStrictEqual(new Set(expired), live);
+  equal(expired.length, live.size);
+  equal(tw.size, 0);
+  tw.audit();
+});
+
 Deno.test("time-wait: full table with overflow skip refuses new records", () => {
   const tw = new TimeWaitTable({ duration: MSL2, capacity: 2, overflow: "skip" });
   equal(tw.insert(init({ remotePort: 1 }), 0) >= 0, true);
