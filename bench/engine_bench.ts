@@ -13,9 +13,10 @@
  * reports 256 in flight, the earlier default, which measured 0.85x to 1.1x of 32 in
  * the runs of `bench/results` (within this machine's noise).
  *
- * The rates are compared in interleaved rounds (a fresh empty rig, then each filled
- * one, round after round; medians): on a noisy machine, a neighbour's burst then
- * hits every variant alike instead of one whole measurement.
+ * The rates are compared in interleaved rounds (the empty rig, then each filled one,
+ * round after round, 0.2 s each; medians): on a noisy machine, a neighbour's burst then
+ * hits every variant alike instead of one whole measurement. The empty rig is renewed
+ * every 0.8 s, so its table holds only what the last few rounds left.
  *
  * @module
  */
@@ -36,6 +37,11 @@ export const IN_FLIGHT = 32;
  * 15M lifecycles, so no TIME-WAIT record expires while the benchmark runs.
  */
 const LIFECYCLES_PER_MS = 256;
+/**
+ * MSL of the near-empty rig, ms of virtual time: 2·MSL holds 2 x 256 lifecycles, so
+ * its table holds a few hundred records.
+ */
+const NEAR_EMPTY_MSL = 1;
 /** The in-flight count of the side figure that shows the cost of a larger working set. */
 const WIDE_IN_FLIGHT = 256;
 
@@ -51,6 +57,22 @@ export type Checksums = "link" | "software";
 const MESSAGE = new Uint8Array(64).fill(0x61);
 const SCRATCH = new Uint8Array(4096);
 
+/** How a {@link LifecycleRig} is set up; every field has a default. */
+export interface RigOptions {
+  /** Cap on the client's compact TIME-WAIT table (the oldest is recycled beyond it). */
+  timeWaitCapacity?: number;
+  /** Lifecycles run at once (a batch: opened together, driven to TIME-WAIT). */
+  inFlight?: number;
+  /** Who computes the checksums (see {@linkcode Checksums}). */
+  checksums?: Checksums;
+  /**
+   * The client's MSL in ms of the rig's virtual time. The default (the engine's 30 s)
+   * outlasts any benchmark, so no record expires; a short one makes records expire
+   * about as fast as they arrive, keeping the table near empty.
+   */
+  msl?: number;
+}
+
 /** Two endpoints, a pipe between them and the lifecycle's application logic. */
 export class LifecycleRig {
   readonly client: Endpoint;
@@ -63,21 +85,18 @@ export class LifecycleRig {
   #queue: Uint8Array[] = [];
   readonly #inFlight: number;
 
-  /**
-   * `timeWaitCapacity` caps the client's compact table (oldest recycled beyond it);
-   * `inFlight` lifecycles run at once (a batch: opened together, driven to TIME-WAIT);
-   * `checksums` says who computes them (see {@linkcode Checksums}).
-   */
-  constructor(timeWaitCapacity?: number, inFlight = IN_FLIGHT, checksums: Checksums = "link") {
-    this.#inFlight = inFlight;
+  /** A rig set up as `opts` says (see {@link RigOptions}). */
+  constructor(opts: RigOptions = {}) {
+    this.#inFlight = opts.inFlight ?? IN_FLIGHT;
     const secret = new Uint8Array(16).fill(9);
-    const offload = checksums === "link";
+    const offload = (opts.checksums ?? "link") === "link";
     const sums = { computeChecksum: !offload, verifyChecksum: !offload };
     this.client = new Endpoint({
       address: CLIENT,
       secret,
       events: "lifecycle",
-      timeWait: { capacity: timeWaitCapacity },
+      timeWait: { capacity: opts.timeWaitCapacity },
+      ...(opts.msl === undefined ? {} : { tcb: { msl: opts.msl } }),
       ...sums,
     });
     this.server = new Endpoint({ address: SERVER, secret, events: "lifecycle", ...sums });
@@ -184,8 +203,14 @@ export function median(xs: number[]): number {
 /** The engine group. */
 export async function engineGroup(ctx: BenchContext): Promise<void> {
   const quick = ctx.mode === "quick";
-  const rounds = quick ? 3 : 5;
-  const slice = quick ? 0.5 : 0.8; // seconds per variant per round
+  // Many short rounds rather than a few long ones: this machine's noise comes in bursts
+  // of seconds, which a median over many adjacent pairs of slices rides out.
+  const rounds = quick ? 6 : 30;
+  const slice = 0.2; // seconds per variant per round
+  // A fresh rig serves this many rounds (about 0.8 s, 150k lifecycles): renewing it
+  // every short slice would weigh its start (the table growing from empty, the TCB
+  // pool filling) on "empty" far more than a long slice does.
+  const renewEvery = Math.round(0.8 / slice);
   // Warm up the JIT on a throwaway rig.
   new LifecycleRig().run(20_000);
   ctx.gc();
@@ -196,7 +221,7 @@ export async function engineGroup(ctx: BenchContext): Promise<void> {
   const targets = quick ? [100_000] : [100_000, 1_000_000];
   const filled: LifecycleRig[] = [];
   for (const target of targets) {
-    const rig = new LifecycleRig(target);
+    const rig = new LifecycleRig({ timeWaitCapacity: target });
     const t0 = performance.now();
     while (rig.completed < target) {
       rig.run(Math.min(50_000, target - rig.completed));
@@ -210,28 +235,41 @@ export async function engineGroup(ctx: BenchContext): Promise<void> {
 
   const empty: { rate: number; segRate: number }[] = [];
   const withTw: number[][] = targets.map(() => []);
+  // A stricter "empty": a long-lived rig whose records expire about as fast as they
+  // arrive, so its table stays near empty and, like the filled rigs (which recycle
+  // their oldest record), it reports every connection's end.
+  const near: number[] = [];
+  const nearRig = new LifecycleRig({ msl: NEAR_EMPTY_MSL });
+  nearRig.run(20_000);
   // The same on an empty table with many more lifecycles in flight (a larger working
   // set).
   const wide: number[] = [];
   // No full GC between rounds: V8 then shrinks the young generation, and whichever
   // variant ran first after it measured up to 2x slow while the heap grew back. The
   // order also rotates, so no variant always follows the same one.
-  const variants = targets.length + 2;
+  const EMPTY = targets.length;
+  const NEAR = EMPTY + 1;
+  const WIDE = EMPTY + 2;
+  const variants = WIDE + 1;
+  let emptyRig = new LifecycleRig();
+  let wideRig = new LifecycleRig({ inFlight: WIDE_IN_FLIGHT });
   for (let r = 0; r < rounds; r++) {
+    if (r > 0 && r % renewEvery === 0) {
+      // "Empty" means a table that started empty within the last ~0.8 s (it holds
+      // what those rounds left, under 2e5).
+      emptyRig = new LifecycleRig();
+      wideRig = new LifecycleRig({ inFlight: WIDE_IN_FLIGHT });
+    }
     for (let v = 0; v < variants; v++) {
       const k = (r + v) % variants;
-      if (k === targets.length + 1) {
-        wide.push(measure(new LifecycleRig(undefined, WIDE_IN_FLIGHT), slice).rate);
-      } else if (k === targets.length) {
-        // A fresh rig each round: "empty" means the table starts empty (it holds
-        // what the round itself leaves, under 1e5).
-        empty.push(measure(new LifecycleRig(), slice));
-      } else {
-        withTw[k].push(measure(filled[k], slice).rate);
-      }
+      if (k === WIDE) wide.push(measure(wideRig, slice).rate);
+      else if (k === NEAR) near.push(measure(nearRig, slice).rate);
+      else if (k === EMPTY) empty.push(measure(emptyRig, slice));
+      else withTw[k].push(measure(filled[k], slice).rate);
     }
     ctx.progress(
       `round ${r + 1}/${rounds}: empty ${Math.round(empty[r].rate)}, ` +
+        `near-empty ${Math.round(near[r])}, ` +
         targets.map((t, k) => `${t}: ${Math.round(withTw[k][r])}`).join(", ") + " lifecycles/s",
     );
   }
@@ -245,6 +283,14 @@ export async function engineGroup(ctx: BenchContext): Promise<void> {
     note: `median of ${rounds} rounds`,
   });
   ctx.record({ name: "segments, empty table", value: emptySegRate, unit: "segments/s" });
+  ctx.record({
+    name: "lifecycles, near-empty table",
+    value: median(near),
+    min: Math.min(...near),
+    unit: "lifecycles/s",
+    note: `2·MSL = ${2 * NEAR_EMPTY_MSL} ms of virtual time: ${nearRig.client.timeWaitCount} ` +
+      "in TIME-WAIT when measured",
+  });
   ctx.record({
     name: `lifecycles, empty table, ${WIDE_IN_FLIGHT} in flight`,
     value: median(wide),
@@ -273,8 +319,16 @@ export async function engineGroup(ctx: BenchContext): Promise<void> {
   const k = targets.indexOf(key);
   const slowdown = median(empty.map((e, r) => e.rate / withTw[k][r]));
   ctx.record({ name: `slowdown with ${key} in TIME-WAIT`, n: key, value: slowdown, unit: "x" });
+  const strict = median(near.map((e, r) => e / withTw[k][r]));
+  ctx.record({
+    name: `slowdown with ${key} in TIME-WAIT, against the near-empty table`,
+    n: key,
+    value: strict,
+    unit: "x",
+  });
   if (key === 1_000_000) {
     ctx.summary("lifecycleSlowdownAt1e6TimeWait", slowdown);
+    ctx.summary("lifecycleSlowdownAt1e6VsNearEmpty", strict);
   } else {
     ctx.note("--quick measures 1e5 in TIME-WAIT only; the 1e6 figure needs the default run");
     ctx.summary("lifecycleSlowdownAt1e5TimeWait", slowdown);

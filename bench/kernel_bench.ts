@@ -86,7 +86,7 @@ export async function kernelGroup(ctx: BenchContext): Promise<number> {
   const variants = [
     () => engine.push(measure(new LifecycleRig(), slice).rate),
     async () => kernel.push(await kernelLifecycles(slice)),
-    () => software.push(measure(new LifecycleRig(undefined, IN_FLIGHT, "software"), slice).rate),
+    () => software.push(measure(new LifecycleRig({ checksums: "software" }), slice).rate),
   ];
   for (let r = 0; r < rounds; r++) {
     // The order rotates, so no variant always follows the same one.
