@@ -39,7 +39,7 @@
  * aim their ports at one cluster. Records leave in log order, so the table knows which
  * index lines the next departures will touch: every 16 departures it reads those lines
  * in one burst whose cache misses overlap, instead of one stall per eviction or expiry
- * (+3-4 % lifecycles per second with 1e6 in TIME-WAIT in the engine benchmark).
+ * (with 1e6 in TIME-WAIT, 3-4 % more lifecycles per second: `bench/tools/slowdown.ts`).
  *
  * **Growth and dead slots.** Storage grows by doubling up to `capacity + max(1,
  * capacity / 256)` slots: a restart needs a free slot even when the table holds
@@ -878,8 +878,8 @@ const DIST_SAT = 15;
  */
 const MAX_CAPACITY = 0xff0000;
 /**
- * Records whose index lines one {@link TimeWaitTable.#warm} pulls into cache. 16 and
- * more measured alike in the engine benchmark at 1e6 in TIME-WAIT (8: half the gain).
+ * Records whose index lines one {@link TimeWaitTable.#warm} pulls into cache. 16, 32
+ * and 64 measured alike with `bench/tools/slowdown.ts` (8: about half the gain).
  */
 const WARM = 16;
 /**
