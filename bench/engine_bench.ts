@@ -16,7 +16,9 @@
  * The rates are compared in interleaved rounds (the empty rig, then each filled one,
  * round after round, 0.2 s each; medians): on a noisy machine, a neighbour's burst then
  * hits every variant alike instead of one whole measurement. The empty rig is renewed
- * every 0.8 s, so its table holds only what the last few rounds left.
+ * every 0.8 s, so its table holds only what the last few rounds left. The default run
+ * also measures a near-empty table: a long-lived rig whose records expire about as fast
+ * as they arrive (`lifecycleSlowdownAt1e6VsNearEmpty`).
  *
  * @module
  */
