@@ -40,7 +40,13 @@ const DEV_A = `fwa${TAG}`;
 const DEV_B = `fwb${TAG}`;
 const IP_A = "10.97.0.1";
 const IP_B = "10.97.0.2";
-const MSL = 0.5;
+/**
+ * 2·MSL must outlast the listener's FIN retransmissions when the final ACK is lost (RFC
+ * 9293 §3.6: that is what TIME-WAIT is for). At 10 % loss each way a FIN and its ACK get
+ * through together 81 % of the time; 4 s covers four retransmissions from a 200 ms RTO,
+ * 0.5 s had covered one or two and once left the listener in LAST-ACK.
+ */
+const MSL = 2;
 const BYTES = 1024 * 1024;
 const LOSS = "10%";
 const DELAY_MS = 20;
@@ -179,13 +185,13 @@ Deno.test({
           "--msl",
           String(MSL),
           "--timeout",
-          "45",
+          "60",
           "--json",
           ...impairment.connectArgs,
         ],
         ["ip", "netns", "exec", NS_A],
       );
-      const status = await connector.exit(55_000);
+      const status = await connector.exit(70_000);
       assert.equal(
         status.code,
         0,
