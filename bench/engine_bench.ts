@@ -43,7 +43,7 @@ const LIFECYCLES_PER_MS = 256;
  * MSL of the near-empty rig, ms of virtual time: 2·MSL holds 2 x 256 lifecycles, so
  * its table holds a few hundred records.
  */
-const NEAR_EMPTY_MSL = 1;
+export const NEAR_EMPTY_MSL = 1;
 /** The in-flight count of the side figure that shows the cost of a larger working set. */
 const WIDE_IN_FLIGHT = 256;
 

@@ -22,9 +22,18 @@ interface Side {
   rates: number[];
 }
 
-function quantile(xs: number[], q: number): number {
+/** The `q` quantile of `xs` (0.5: the median), by rank. */
+export function quantile(xs: number[], q: number): number {
   const a = [...xs].sort((x, y) => x - y);
   return a[Math.min(a.length - 1, Math.floor(a.length * q))];
+}
+
+/** Lifecycles per CPU second of one `rig.run(n)`: a VM's stolen time does not count. */
+export function cpuRate(rig: { run(n: number): void }, n: number): number {
+  const u0 = process.cpuUsage();
+  rig.run(n);
+  const u = process.cpuUsage(u0);
+  return n / ((u.user + u.system) / 1e6);
 }
 
 async function main(): Promise<void> {
@@ -45,11 +54,7 @@ async function main(): Promise<void> {
   (globalThis as { gc?: () => void }).gc?.();
   for (let r = 0; r < rounds; r++) {
     for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
-      const rig = new s.Rig();
-      const u0 = process.cpuUsage();
-      rig.run(n);
-      const u = process.cpuUsage(u0);
-      s.rates.push(n / ((u.user + u.system) / 1e6));
+      s.rates.push(cpuRate(new s.Rig(), n));
     }
   }
   const base = sides[0].rates;

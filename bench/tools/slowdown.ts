@@ -11,10 +11,11 @@
  *
  * `fresh`: the baseline is a new rig every 8 rounds (as the benchmark's "empty");
  * `near`: a long-lived rig whose records expire as they arrive (the near-empty table).
+ * The checkout's `LifecycleRig` must take an options object (commit 4deecbe on).
  *
  * @module
  */
-import process from "node:process";
+import { cpuRate, quantile } from "./ab.ts";
 
 interface Rig {
   completed: number;
@@ -33,8 +34,9 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   const url = new URL("bench/engine_bench.ts", `file://${Deno.realPathSync(dir)}/`);
-  const { LifecycleRig } = await import(url.href) as {
+  const { LifecycleRig, NEAR_EMPTY_MSL } = await import(url.href) as {
     LifecycleRig: new (opts?: { timeWaitCapacity?: number; msl?: number }) => Rig;
+    NEAR_EMPTY_MSL: number;
   };
   const n = 15_000; // lifecycles per slice, about 70 ms
   const full = new LifecycleRig({ timeWaitCapacity: 1_000_000 });
@@ -42,30 +44,20 @@ async function main(): Promise<void> {
     full.run(50_000);
     console.error(`filling: ${full.completed}`);
   }
-  const near = mode === "near" ? new LifecycleRig({ msl: 1 }) : null;
+  const near = mode === "near" ? new LifecycleRig({ msl: NEAR_EMPTY_MSL }) : null;
   near?.run(100_000);
   new LifecycleRig().run(30_000); // JIT warm-up
   (globalThis as { gc?: () => void }).gc?.();
-  const cpu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  };
   const ratios: number[] = [];
   let fresh = new LifecycleRig();
   for (let r = 0; r < rounds; r++) {
     if (!near && r % 8 === 0) fresh = new LifecycleRig();
     const base = near ?? fresh;
     const rate = [0, 0];
-    for (const k of r % 2 ? [1, 0] : [0, 1]) {
-      const rig = k === 0 ? base : full;
-      const t = cpu();
-      rig.run(n);
-      rate[k] = n / (cpu() - t);
-    }
+    for (const k of r % 2 ? [1, 0] : [0, 1]) rate[k] = cpuRate(k === 0 ? base : full, n);
     ratios.push(rate[0] / rate[1]);
   }
-  ratios.sort((x, y) => x - y);
-  const q = (f: number) => ratios[Math.floor(f * (rounds - 1))].toFixed(3);
+  const q = (f: number) => quantile(ratios, f).toFixed(3);
   console.log(`${mode} / 1e6 in TIME-WAIT: median ${q(0.5)} (quartiles ${q(0.25)}, ${q(0.75)})`);
 }
 
