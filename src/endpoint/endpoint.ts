@@ -69,7 +69,12 @@ export interface EndpointOptions {
    * keeps none). Reusing one spares a short connection ~30 allocations.
    */
   spareTcbs?: number;
-  /** Ephemeral port range for `connect` (RFC 6335 dynamic ports by default). */
+  /**
+   * Ephemeral port range for `connect`, inclusive (RFC 6335 dynamic ports, 49152 to
+   * 65535, by default). Ports are chosen per destination as RFC 6056 §3.3.4
+   * (Algorithm 4) does: from a secret starting point per remote address and port,
+   * consecutive connections to one destination take consecutive ports.
+   */
   ephemeralPorts?: [number, number];
   /** Global cap on challenge ACKs per second (RFC 5961 §7). Default 1000. */
   challengeAckLimit?: number;
@@ -207,7 +212,12 @@ export class Endpoint {
   #isn: IsnGenerator;
   #eventsAll: boolean;
   #ephemeral: [number, number];
-  #nextEphemeral: number;
+  /** Algorithm 4's table of counters, each below the ephemeral span. */
+  #portTable = new Uint16Array(1 << PORT_TABLE_BITS);
+  /** The destinations `#portSlot` remembers (address id -1: none). */
+  #portCacheAddr = new Int32Array(PORT_CACHE_MASK + 1).fill(-1);
+  #portCachePort = new Uint16Array(PORT_CACHE_MASK + 1);
+  #portCacheSlot = new Int32Array(PORT_CACHE_MASK + 1);
 
   #addrIds = new Map<string, number>();
   /** The address `#intern` resolved last, and its id. */
@@ -309,8 +319,12 @@ export class Endpoint {
     this.#isn = new IsnGenerator(opts.secret);
     this.#eventsAll = (opts.events ?? "all") === "all";
     this.#ephemeral = opts.ephemeralPorts ?? [49152, 65535];
-    this.#nextEphemeral = this.#ephemeral[0] +
-      (this.#isn.tsOffset(local, local) % (this.#ephemeral[1] - this.#ephemeral[0] + 1));
+    const [lo, hi] = this.#ephemeral;
+    if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && lo <= hi && hi <= 65535)) {
+      throw new RangeError(
+        `Invalid ephemeral port range [${lo}, ${hi}]: expected whole ports, 1 <= low <= high <= 65535`,
+      );
+    }
     this.#byKey = new PairTable(this.#isn.tsOffset(new Uint8Array(local.length), local));
     this.#challengeLimit = opts.challengeAckLimit ?? 1000;
     this.#rstLimit = opts.rstLimit ?? 1000;
@@ -1102,18 +1116,51 @@ export class Endpoint {
     return id;
   }
 
+  /**
+   * RFC 6056 §3.3.4 (Algorithm 4, double-hash port selection): each destination
+   * (remote address and port) starts at its own secret offset and walks the ephemeral
+   * range from a counter it shares with the destinations that hash to the same table
+   * entry. Ports stay unpredictable across destinations, while consecutive connections
+   * to one destination take consecutive ports, whose TIME-WAIT records then share
+   * index lines (`TimeWaitTable`): a client opening many connections to one server
+   * touches one line of that index per four of them instead of one each.
+   */
   #pickEphemeral(addrId: number, remotePort: number): number {
     const [lo, hi] = this.#ephemeral;
     const span = hi - lo + 1;
+    const v = this.#portSlot(addrId, remotePort, span);
+    const t = v >>> 16;
+    const base = v & 0xffff;
+    const table = this.#portTable;
     for (let i = 0; i < span; i++) {
-      const p = this.#nextEphemeral;
-      this.#nextEphemeral = p >= hi ? lo : p + 1;
+      const c = table[t];
+      table[t] = c + 1 === span ? 0 : c + 1;
+      const q = base + c;
+      const p = lo + (q >= span ? q - span : q);
       if (this.#listeners.has(p)) continue;
       if (this.#byKey.has(addrId, portsKey(remotePort, p))) continue;
       if (this.#tw.size > 0 && this.#tw.lookup(addrId, p, remotePort) >= 0) continue;
       return p;
     }
     throw new AddressInUseError(`Cannot connect: no free local port for port ${remotePort}`);
+  }
+
+  /**
+   * Algorithm 4's F and G for a destination, as `G << 16 | F mod span`: one keyed hash
+   * (`IsnGenerator.portHash`), remembered in a small direct-mapped cache so a client
+   * cycling through a few destinations hashes each once.
+   */
+  #portSlot(addrId: number, remotePort: number, span: number): number {
+    const c = (Math.imul(addrId, 0x9e3779b1) ^ remotePort) & PORT_CACHE_MASK;
+    if (this.#portCacheAddr[c] === addrId && this.#portCachePort[c] === remotePort) {
+      return this.#portCacheSlot[c];
+    }
+    const h = this.#isn.portHash(this.#isnPrefix[addrId], remotePort);
+    const v = ((h >>> (32 - PORT_TABLE_BITS)) << 16) | ((h & 0xffff) % span);
+    this.#portCacheAddr[c] = addrId;
+    this.#portCachePort[c] = remotePort;
+    this.#portCacheSlot[c] = v;
+    return v;
   }
 
   /** The compact record of `id`; throws like `#get` when there is none. */
@@ -1155,5 +1202,9 @@ function checkPort(port: number): void {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Algorithm 4's table: 1024 counters (RFC 6056 leaves the size open). */
+const PORT_TABLE_BITS = 10;
+/** Destinations whose port hash `#portSlot` remembers, minus one. */
+const PORT_CACHE_MASK = 255;
 
 export { ConnectionStateError };

@@ -142,6 +142,23 @@ export class IsnGenerator {
   }
 
   /**
+   * The keyed hash behind ephemeral port selection (RFC 6056 §3.3.4, Algorithm 4) for
+   * the address pair whose {@linkcode IsnGenerator.prefix} is `prefix` and a remote
+   * port: F's message with local port 0, which no connection uses, so no ISN is ever
+   * computed from the same input. The caller splits the 32 bits into the offset (F)
+   * and the table index (G), as two outputs of one keyed function.
+   */
+  portHash(prefix: Uint32Array, remotePort: number): number {
+    const s = STATE;
+    s[0] = prefix[0];
+    s[1] = prefix[1];
+    s[2] = prefix[2];
+    s[3] = prefix[3];
+    absorb(s, ((remotePort >>> 8) << 16) | ((remotePort & 0xff) << 24));
+    return finish(s, (prefix[4] + 4) << 24);
+  }
+
+  /**
    * A timestamp offset per address pair (RFC 7323 §5.4, as Linux does): hides the
    * host clock yet stays monotonic for one pair, which TIME-WAIT reopen relies on.
    */
