@@ -1,6 +1,8 @@
-// Ephemeral port selection (RFC 6056 §3.3.4, Algorithm 4).
+// Ephemeral port selection (RFC 6056 §3.3.4, Algorithm 4) and the TIME-WAIT index's
+// locality for the ports it hands out.
 import { equal, notEqual, ok, throws } from "node:assert/strict";
 import { AddressInUseError, Endpoint } from "../../src/endpoint/endpoint.ts";
+import { timeWaitHome } from "../../src/endpoint/time_wait.ts";
 
 function client(fill = 5, ephemeralPorts?: [number, number]): Endpoint {
   return new Endpoint({
@@ -80,6 +82,23 @@ Deno.test("ports: a port in use is skipped, and the range runs out with a clear 
   const ep2 = client(5, [50000, 50003]);
   ep2.connect("10.0.0.2", 80, 1, { localPort: next });
   notEqual(ep2.localPortOf(ep2.connect("10.0.0.2", 80, 1)), next);
+});
+
+Deno.test("ports: four consecutive ports of one destination share an index block", () => {
+  // The TIME-WAIT index puts a destination's ports p..p+3 (p a multiple of 4) in one
+  // aligned block of 4 slots: one cache line serves four connections.
+  for (let seed = 0; seed < 8; seed++) {
+    for (let base = 49152; base < 49152 + 64 * 4; base += 4) {
+      const homes = [0, 1, 2, 3].map((k) => timeWaitHome(7, base + k, 443, 1 << 21, seed));
+      equal(new Set(homes).size, 4, "distinct homes");
+      equal(new Set(homes.map((h) => h >> 2)).size, 1, `ports ${base}.. in one block`);
+    }
+  }
+  // A server's records (its own port fixed, the peers' ports sequential) still spread:
+  // the grouping follows the local port only.
+  const blocks = new Set<number>();
+  for (let rp = 50000; rp < 50064; rp++) blocks.add(timeWaitHome(7, 443, rp, 1 << 21, 1) >> 2);
+  ok(blocks.size >= 60, `64 peer ports fell into ${blocks.size} blocks`);
 });
 
 Deno.test("ports: an invalid ephemeral range is refused when the endpoint is made", () => {
