@@ -44,14 +44,16 @@
  * A client takes consecutive ports per destination (the endpoint's RFC 6056 port
  * selection), so at 1e6 records its connect-time check, its insert and the record's
  * eviction can share one cache miss among four connections instead of one each (with
- * 1e6 in TIME-WAIT, 3-4 % more lifecycles per second in `bench/tools/slowdown.ts`). The blocks
- * collide more than single keys do, hence 5 bits of distance; 4 ports per block rather
- * than 8 or 16 keeps the distances mostly below that (at 16, a fifth of them were
- * past 15 in a simulation). A server's records, its own port fixed, spread as before.
- * Records leave in log order, so the table knows which
- * index lines the next departures will touch: every 16 departures it reads those lines
- * in one burst whose cache misses overlap, instead of one stall per eviction or expiry
- * (with 1e6 in TIME-WAIT, 3-4 % more lifecycles per second: `bench/tools/slowdown.ts`).
+ * 1e6 in TIME-WAIT, about 3 % more lifecycles per second in `bench/tools/slowdown.ts`).
+ * The blocks collide more than single keys do, hence 5 bits of distance; 4 ports per
+ * block rather than 16 keeps the distances mostly below that (at 16, a fifth of them
+ * were past 15 in a simulation), and 8 measured no better. A server's records, its own
+ * port fixed, spread as before.
+ *
+ * Records leave in log order, so the table knows which index lines the next
+ * departures will touch: every 16 departures it reads those lines in one burst whose
+ * cache misses overlap, instead of one stall per eviction or expiry (with 1e6 in
+ * TIME-WAIT, 3-4 % more lifecycles per second: `bench/tools/slowdown.ts`).
  *
  * **Growth and dead slots.** Storage grows by doubling up to `capacity + max(1,
  * capacity / 256)` slots: a restart needs a free slot even when the table holds
