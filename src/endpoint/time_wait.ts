@@ -47,7 +47,7 @@
  * 1e6 in TIME-WAIT, about 3 % more lifecycles per second in `bench/tools/slowdown.ts`).
  * The blocks collide more than single keys do, hence 5 bits of distance; 4 ports per
  * block rather than 16 keeps the distances mostly below that (at 16, a fifth of them
- * were past 15 in a simulation), and 8 measured no better. A server's records, its own
+ * were past 15 in `bench/tools/index_sim.ts`'s model), and 8 measured no better. A server's records, its own
  * port fixed, spread as before.
  *
  * Records leave in log order, so the table knows which index lines the next
