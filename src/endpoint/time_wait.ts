@@ -47,8 +47,8 @@
  * 1e6 in TIME-WAIT, about 3 % more lifecycles per second in `bench/tools/slowdown.ts`).
  * The blocks collide more than single keys do, hence 5 bits of distance; 4 ports per
  * block rather than 16 keeps the distances mostly below that (at 16, a fifth of them
- * were past 15 in `bench/tools/index_sim.ts`'s model), and 8 measured no better. A server's records, its own
- * port fixed, spread as before.
+ * were past 15 in the model of `bench/tools/index_sim.ts`), and 8 measured no better.
+ * A server's records, its own port fixed, spread as before.
  *
  * Records leave in log order, so the table knows which index lines the next
  * departures will touch: every 16 departures it reads those lines in one burst whose
