@@ -73,6 +73,25 @@ function sipRounds(s: Uint32Array, n: number): void {
   s[3] = v3;
 }
 
+/**
+ * F over the address pair whose state is `prefix` (see `IsnGenerator.prefix`), then
+ * the ports: the message ends with them, so the last block holds only its length.
+ */
+function fromPrefix(prefix: Uint32Array, localPort: number, remotePort: number): number {
+  const s = STATE;
+  s[0] = prefix[0];
+  s[1] = prefix[1];
+  s[2] = prefix[2];
+  s[3] = prefix[3];
+  // The ports' four bytes in message order (big-endian ports), read little-endian.
+  absorb(
+    s,
+    (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) |
+      ((remotePort & 0xff) << 24),
+  );
+  return finish(s, (prefix[4] + 4) << 24);
+}
+
 /** Computes ISNs and timestamp offsets for one endpoint. */
 export class IsnGenerator {
   #key: Uint8Array;
@@ -126,19 +145,7 @@ export class IsnGenerator {
    * are hashed here.
    */
   isnFrom(now: number, prefix: Uint32Array, localPort: number, remotePort: number): number {
-    const s = STATE;
-    s[0] = prefix[0];
-    s[1] = prefix[1];
-    s[2] = prefix[2];
-    s[3] = prefix[3];
-    // The ports' four bytes in message order (big-endian ports), read little-endian.
-    absorb(
-      s,
-      (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) |
-        ((remotePort & 0xff) << 24),
-    );
-    // The message ends with the ports: the last block holds only its length.
-    return (Math.floor(now * 250) + finish(s, (prefix[4] + 4) << 24)) >>> 0;
+    return (Math.floor(now * 250) + fromPrefix(prefix, localPort, remotePort)) >>> 0;
   }
 
   /**
@@ -149,13 +156,7 @@ export class IsnGenerator {
    * and the table index (G), as two outputs of one keyed function.
    */
   portHash(prefix: Uint32Array, remotePort: number): number {
-    const s = STATE;
-    s[0] = prefix[0];
-    s[1] = prefix[1];
-    s[2] = prefix[2];
-    s[3] = prefix[3];
-    absorb(s, ((remotePort >>> 8) << 16) | ((remotePort & 0xff) << 24));
-    return finish(s, (prefix[4] + 4) << 24);
+    return fromPrefix(prefix, 0, remotePort);
   }
 
   /**
