@@ -4,7 +4,9 @@
  * 2^21 slots), fed as the engine bench's rig feeds it (127 server ports round robin,
  * consecutive local ports per destination as the endpoint's RFC 6056 selection gives,
  * the oldest record evicted per new one), with the local port's low bits XORed into
- * the home slot as `src/endpoint/time_wait.ts` does for blocks of 4.
+ * the home slot as `src/endpoint/time_wait.ts` does for blocks of 4. The model has its
+ * own hash because it varies the block size (1 to 16 ports), which the table's
+ * `timeWaitHome` fixes at 4.
  *
  * For each block size it prints how far entries sit from their home slot (the index
  * stores 5 bits: past 31 a probe must read the record, a likely cache miss) and the
