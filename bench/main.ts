@@ -98,6 +98,8 @@ interface Args {
   child: string | null;
   /** Internal: the parent's start (epoch ms), for progress times. */
   t0: number;
+  /** Ask glibc for transparent huge pages in the groups' processes (see {@link hugePageEnv}). */
+  hugePages: boolean;
 }
 
 function parseArgs(args: string[]): Args {
@@ -106,6 +108,7 @@ function parseArgs(args: string[]): Args {
   let out = new URL("./results/latest.json", import.meta.url).pathname;
   let child: string | null = null;
   let t0 = Date.now();
+  let hugePages = true;
   for (const a of args) {
     if (a === "--quick") mode = "quick";
     else if (a === "--full") mode = "full";
@@ -113,9 +116,16 @@ function parseArgs(args: string[]): Args {
     else if (a.startsWith("--out=")) out = a.slice(6);
     else if (a.startsWith("--child=")) child = a.slice(8);
     else if (a.startsWith("--t0=")) t0 = Number(a.slice(5));
+    else if (a === "--no-huge-pages") hugePages = false;
     else if (a === "--help" || a === "-h") {
-      console.log("Usage: deno task bench [--quick | --full] [--only=group,...] [--out=file.json]");
+      console.log(
+        "Usage: deno task bench [--quick | --full] [--only=group,...] [--out=file.json] [--no-huge-pages]",
+      );
       console.log(`Groups: ${GROUPS.map(([name]) => name).join(", ")}`);
+      console.log(
+        "--no-huge-pages: leave glibc's malloc as the environment has it (by default the groups " +
+          "run with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 on Linux)",
+      );
       Deno.exit(0);
     } else {
       console.error(`Unknown option "${a}" (try --help)`);
@@ -131,11 +141,51 @@ function parseArgs(args: string[]): Args {
       Deno.exit(2);
     }
   }
-  return { mode, only, out, child, t0 };
+  return { mode, only, out, child, t0, hugePages };
+}
+
+/** The glibc tunable that has malloc ask for transparent huge pages (glibc 2.35 on). */
+const HUGETLB_TUNABLE = "glibc.malloc.hugetlb=1";
+
+/**
+ * The environment that gives the groups' processes huge pages for their large typed
+ * arrays, or `undefined` where it does not apply (not Linux, or the user already set
+ * the tunable). Deno allocates an ArrayBuffer's memory with malloc; with this tunable
+ * glibc marks its large mappings MADV_HUGEPAGE, which a kernel whose transparent huge
+ * pages are in "madvise" mode (Ubuntu's default, this machine's) needs before it backs
+ * them with 2 MiB pages; in "always" mode they get them anyway. The TIME-WAIT table at
+ * 1e6 records is 40 MiB of arrays touched at random: 20 TLB entries with huge pages,
+ * 10,000 without, and a TLB miss in a VM walks two page tables. (The baseline's
+ * connection hash Linux allocates at boot, on x86-64 typically in its direct map of
+ * large pages.) Measured with `bench/tools/slowdown.ts`, pairs of processes with and
+ * without: the slowdown at 1e6 in TIME-WAIT averaged 1.056 against 1.075 (near-empty
+ * baseline, 10 pairs) and 1.048 against 1.063 (fresh baseline, 5 pairs), lower in 12
+ * of the 15 pairs.
+ */
+function hugePageEnv(): Record<string, string> | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const current = Deno.env.get("GLIBC_TUNABLES") ?? "";
+  if (current.includes("glibc.malloc.hugetlb")) return undefined;
+  return { GLIBC_TUNABLES: current ? `${current}:${HUGETLB_TUNABLE}` : HUGETLB_TUNABLE };
+}
+
+/** The kernel's transparent huge page mode ("always", "madvise", "never"), if known. */
+async function thpMode(): Promise<string | null> {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    // Deno reads /sys only with --allow-all; `cat` needs only the --allow-run we have.
+    const out = await new Deno.Command("cat", {
+      args: ["/sys/kernel/mm/transparent_hugepage/enabled"],
+      stderr: "null",
+    }).output();
+    return /\[(\w+)\]/.exec(new TextDecoder().decode(out.stdout))?.[1] ?? null;
+  } catch {
+    return null; // no cat, or no permission
+  }
 }
 
 /** The machine the figures came from: they mean little without it. */
-async function machineInfo(mode: BenchMode): Promise<Record<string, unknown>> {
+async function machineInfo(mode: BenchMode, hugePages: boolean): Promise<Record<string, unknown>> {
   let cpu = "unknown";
   try {
     // node:os reads /proc/cpuinfo natively: Deno itself wants --allow-all for /proc.
@@ -174,6 +224,10 @@ async function machineInfo(mode: BenchMode): Promise<Record<string, unknown>> {
     v8: Deno.version.v8,
     typescript: Deno.version.typescript,
     gcExposed: typeof (globalThis as { gc?: unknown }).gc === "function",
+    transparentHugePages: await thpMode(),
+    // What the groups ran with: the tunable this runner added, the user's, or none.
+    glibcTunables: (hugePages ? hugePageEnv()?.GLIBC_TUNABLES : undefined) ??
+      Deno.env.get("GLIBC_TUNABLES") ?? null,
     mode,
     date: new Date().toISOString(),
   };
@@ -280,6 +334,7 @@ async function runChild(name: string, args: Args, gcExposed: boolean): Promise<C
     ];
     const status = await new Deno.Command(Deno.execPath(), {
       args: flags,
+      env: args.hugePages ? hugePageEnv() : undefined,
       stdin: "null",
       stdout: "inherit",
       stderr: "inherit",
@@ -302,13 +357,14 @@ async function main(): Promise<void> {
     return;
   }
   const { mode, only, out } = args;
-  const machine = await machineInfo(mode);
+  const machine = await machineInfo(mode, args.hugePages);
   const groups: Record<string, GroupResult> = {};
   const summary: Record<string, number> = {};
   const start = performance.now();
   console.error(
     `finwait bench (${mode}) on ${machine.cpu}, ${machine.cores} cores, deno ${machine.deno}` +
       (gcFn ? "" : " — no --expose-gc: memory figures are less reliable") +
+      (machine.glibcTunables ? `; GLIBC_TUNABLES=${machine.glibcTunables}` : "") +
       "; each group in its own process",
   );
 
