@@ -206,8 +206,10 @@ export function median(xs: number[]): number {
 export async function engineGroup(ctx: BenchContext): Promise<void> {
   const quick = ctx.mode === "quick";
   // Many short rounds rather than a few long ones: this machine's noise comes in bursts
-  // of seconds, which a median over many adjacent pairs of slices rides out.
-  const rounds = quick ? 6 : 30;
+  // of seconds, which a median over many adjacent pairs of slices rides out. Fifty: with
+  // thirty the median of the per-round slowdowns still moved by 0.012-0.030 within a
+  // run (bootstrap), as much as a third of its margin to 1.1x.
+  const rounds = quick ? 6 : 50;
   const slice = 0.2; // seconds per variant per round
   // A fresh rig serves this many rounds (about 0.8 s, 150k lifecycles): renewing it
   // every short slice would weigh its start (the table growing from empty, the TCB
