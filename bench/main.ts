@@ -184,8 +184,14 @@ async function thpMode(): Promise<string | null> {
   }
 }
 
-/** The machine the figures came from: they mean little without it. */
-async function machineInfo(mode: BenchMode, hugePages: boolean): Promise<Record<string, unknown>> {
+/**
+ * The machine the figures came from: they mean little without it. `childEnv` is what
+ * the groups' processes get on top of this one's environment.
+ */
+async function machineInfo(
+  mode: BenchMode,
+  childEnv: Record<string, string> | undefined,
+): Promise<Record<string, unknown>> {
   let cpu = "unknown";
   try {
     // node:os reads /proc/cpuinfo natively: Deno itself wants --allow-all for /proc.
@@ -226,8 +232,7 @@ async function machineInfo(mode: BenchMode, hugePages: boolean): Promise<Record<
     gcExposed: typeof (globalThis as { gc?: unknown }).gc === "function",
     transparentHugePages: await thpMode(),
     // What the groups ran with: the tunable this runner added, the user's, or none.
-    glibcTunables: (hugePages ? hugePageEnv()?.GLIBC_TUNABLES : undefined) ??
-      Deno.env.get("GLIBC_TUNABLES") ?? null,
+    glibcTunables: childEnv?.GLIBC_TUNABLES ?? Deno.env.get("GLIBC_TUNABLES") ?? null,
     mode,
     date: new Date().toISOString(),
   };
@@ -310,7 +315,12 @@ async function runGroup(name: string, args: Args): Promise<ChildReport> {
 }
 
 /** Runs one group in a fresh Deno process with the same permissions and flags. */
-async function runChild(name: string, args: Args, gcExposed: boolean): Promise<ChildReport> {
+async function runChild(
+  name: string,
+  args: Args,
+  gcExposed: boolean,
+  env: Record<string, string> | undefined,
+): Promise<ChildReport> {
   const tmp = await Deno.makeTempFile({ prefix: `finwait-bench-${name}-`, suffix: ".json" });
   try {
     const config = new URL("../deno.json", import.meta.url).pathname;
@@ -334,7 +344,7 @@ async function runChild(name: string, args: Args, gcExposed: boolean): Promise<C
     ];
     const status = await new Deno.Command(Deno.execPath(), {
       args: flags,
-      env: args.hugePages ? hugePageEnv() : undefined,
+      env,
       stdin: "null",
       stdout: "inherit",
       stderr: "inherit",
@@ -357,7 +367,8 @@ async function main(): Promise<void> {
     return;
   }
   const { mode, only, out } = args;
-  const machine = await machineInfo(mode, args.hugePages);
+  const childEnv = args.hugePages ? hugePageEnv() : undefined;
+  const machine = await machineInfo(mode, childEnv);
   const groups: Record<string, GroupResult> = {};
   const summary: Record<string, number> = {};
   const start = performance.now();
@@ -370,7 +381,7 @@ async function main(): Promise<void> {
 
   for (const [name] of GROUPS) {
     if (only && !only.has(name)) continue;
-    const report = await runChild(name, args, gcFn !== undefined);
+    const report = await runChild(name, args, gcFn !== undefined, childEnv);
     groups[name] = report.result;
     Object.assign(summary, report.summary);
     printTable(name, report.result);

@@ -18,6 +18,7 @@
  * @module
  */
 import { type TimeWaitInit, TimeWaitTable } from "../../src/endpoint/time_wait.ts";
+import { quantile } from "./ab.ts";
 
 const DESTINATIONS = 127;
 const SMALL_CAP = 300;
@@ -68,11 +69,6 @@ function rig(cap: number, pollution: number): () => void {
   };
 }
 
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  return a[a.length >> 1];
-}
-
 function main(): void {
   const pollution = Number(Deno.args[0] ?? 0);
   const cap = Number(Deno.args[1] ?? 1_000_000);
@@ -94,8 +90,8 @@ function main(): void {
       ns[name].push((performance.now() - t0) * 1e6 / SLICE);
     }
   }
-  const s = median(ns.small);
-  const b = median(ns.big);
+  const s = quantile(ns.small, 0.5);
+  const b = quantile(ns.big, 0.5);
   console.log(
     `check + insert per connection, ${pollution} B of pollution each: ` +
       `${SMALL_CAP} records ${s.toFixed(1)} ns, ${cap} records ${b.toFixed(1)} ns ` +
