@@ -8,8 +8,9 @@
  * own hash because it varies the block size (1 to 16 ports), which the table's
  * `timeWaitHome` fixes at 4.
  *
- * For each block size it prints how far entries sit from their home slot (the index
- * stores 5 bits: past 31 a probe must read the record, a likely cache miss) and the
+ * For each block size it prints how far entries sit from their home slot (past what
+ * the index entry's distance field holds, a probe must read the record, a likely cache
+ * miss: 5 bits at the largest cap, 7 at the default one; the model counts 15 and 31) and the
  * index lines per connection that a 1 MiB LRU cache would miss (the connect-time
  * check, and the eviction's delete). A model: the engine's own cost is measured by
  * `bench/tools/slowdown.ts`.

@@ -37,9 +37,16 @@ function pollute(n: number): void {
   }
 }
 
-/** A table of `cap` records and a function that runs one connection's table work. */
-function rig(cap: number, pollution: number): () => void {
-  const table = new TimeWaitTable({ capacity: cap, duration: 60_000 });
+/**
+ * A table of `cap` records and a function that runs one connection's table work.
+ * `Table` is the table class (another checkout's, for `table_ab.ts`).
+ */
+export function rig(
+  cap: number,
+  pollution: number,
+  Table: typeof TimeWaitTable = TimeWaitTable,
+): () => void {
+  const table = new Table({ capacity: cap, duration: 60_000 });
   // Each destination starts somewhere in the range, as Algorithm 4's F would place it.
   const next = new Uint16Array(DESTINATIONS).map((_, d) => (d * 997) & 16383);
   const rec: TimeWaitInit = {

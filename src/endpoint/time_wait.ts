@@ -23,7 +23,8 @@
  * |        |                |    | TS.Recent, connection id (one record, one or two lines)   |
  * | win    | Uint16         | 2  | the raw 16-bit window field                               |
  * | time   | Uint32 ({@link TimeWaitLog}) | 4 | ms of insert or restart from the log's epoch; all-ones: dead |
- * | index  | Int32, 2 per slot (pow2) | 8 | log slot \| fingerprint << 24 \| distance << 27, load <= 0.5 |
+ * | index  | Int32, 2 per slot (pow2) | 8 | log slot \| fingerprint \| probe distance, load <= 0.5 |
+ * |        |                |    | (21 + 4 + 7 bits at the default cap)                      |
  *
  * At 1e6 records (default cap 1 048 576, log grown to 2^20 slots): 30 x 1.049 + 8 x
  * 1.049 = 39.85 B per record all-in (38 B when the table is full at its cap). Linux's
@@ -32,9 +33,10 @@
  *
  * The index is linear probing over a power-of-two Int32Array at load <= 0.5 with
  * backward-shift deletion (no tombstones, so churn never lengthens probes). A slot keeps
- * its entry's probe distance (5 bits, 31 meaning "31 or more") and 3 more bits of its
- * key's hash beside the 24-bit log slot, so a probe skips entries from other home slots
- * and reads a record (at 1e6 records, a cache miss) for 1 in 8 of the others only.
+ * its entry's probe distance and a fingerprint of its key's hash beside the log slot,
+ * the bits divided by the cap (7 and 4 at the default cap, 5 and 3 at the largest), so
+ * a probe skips entries from other home slots and reads a record (at 1e6 records, a
+ * cache miss) for 1 in 16 of the others only.
  * The hash takes a seed (pass a random one, as Linux keys its `jhash`), so peers cannot
  * aim their ports at one cluster.
  *
@@ -45,9 +47,12 @@
  * selection), so at 1e6 records its connect-time check, its insert and the record's
  * eviction can share one cache miss among four connections instead of one each (with
  * 1e6 in TIME-WAIT, about 3 % more lifecycles per second in `bench/tools/slowdown.ts`).
- * The blocks collide more than single keys do, hence 5 bits of distance; 4 ports per
- * block rather than 16 keeps the distances mostly below that (at 16, a fifth of them
- * were past 15 in the model of `bench/tools/index_sim.ts`), and 8 measured no better.
+ * The blocks collide more than single keys do, hence 7 bits of distance; 4 ports per
+ * block rather than 16 keeps the distances short (at 16, a fifth of them were past 15
+ * in the model of `bench/tools/index_sim.ts`), and 8 measured no better. (Buckets of 16
+ * slots, one line, holding a destination's 16 ports with overflow to the next bucket,
+ * measured worse: a bucket filled by one group overflows the next group that homes
+ * there, about 2.3 buckets per probe and 1.3 per delete.)
  * A server's records, its own port fixed, spread as before.
  *
  * Records leave in log order, so the table knows which index lines the next
@@ -871,24 +876,9 @@ const TS_FLAG = 1 << 31;
 /** Index slot value of an empty slot. */
 const EMPTY = -1;
 /**
- * Index slot: the log slot in the low 24 bits, then 3 bits of the key's hash (a
- * fingerprint: a probe reads a record, a likely cache miss, only when they match), then
- * the probe distance in the top 5 bits.
- */
-const IDX_BITS = 24;
-const IDX_MASK = (1 << IDX_BITS) - 1;
-const FP_SHIFT = 24;
-const FP_MASK = 0x7;
-const DIST_SHIFT = 27;
-/** The fingerprint is the hash's top 3 bits (the home slot comes from its low bits). */
-const FP_FROM_HASH = 29;
-/** Index value bits below the distance (log slot and fingerprint). */
-const BELOW_DIST = (1 << DIST_SHIFT) - 1;
-/** Probe distances from 31 up are stored as 31: "read the record to know". */
-const DIST_SAT = 31;
-/**
  * The largest cap: its log (cap + cap/256 slots) keeps every slot below 2^24 - 1, so
- * no index value is all-ones (EMPTY).
+ * the log slot leaves 8 bits of an index entry to the fingerprint and the distance
+ * ({@link indexFields}).
  */
 const MAX_CAPACITY = 0xff0000;
 /**
@@ -904,6 +894,22 @@ const WARM = 16;
 const WARM_FROM = 1 << 18;
 /** The local-port bits that choose a slot within a block of 4 (one block, 4 ports). */
 const GROUP_MASK = 3;
+
+/**
+ * How the 32 bits of an index entry divide for a log of at most `slots` slots: the log
+ * slot in the low bits, as many as it needs (21 at the default cap); then a fingerprint
+ * of the key's hash, 3 to 8 bits (a probe reads a record, at 1e6 records a likely cache
+ * miss, only when it matches); then the probe distance in the rest, 5 bits or more
+ * (the largest value meaning "that or more: read the record to know"). At the default
+ * cap: 21 + 4 + 7. The same 3 + 5 at every cap had cost the engine's rig about 0.5 record
+ * reads per connection at 1e6 records (0.33 on fingerprint matches, 0.16 on saturated
+ * distances); 4 + 7 cost 0.05.
+ */
+function indexFields(slots: number): { slotBits: number; fpBits: number } {
+  const slotBits = 32 - Math.clz32(slots); // every slot < 2^slotBits - 1: no entry is EMPTY
+  const rest = 32 - slotBits;
+  return { slotBits, fpBits: Math.min(8, Math.max(3, rest - 7)) };
+}
 
 /** Log slots for a cap: room for one restart even when `cap` records are held. */
 function maxSlots(cap: number): number {
@@ -979,6 +985,17 @@ export class TimeWaitTable {
   #dist = 0;
   /** The fingerprint of the key `#scan` looked for last. */
   #fp = 0;
+  /** The home slot of the key `#scan` looked for last. */
+  #home = 0;
+  /** The slot the last {@link #unindex} left empty. */
+  #hole = 0;
+  /** Index entry fields, sized to the cap (see {@link indexFields}). */
+  readonly #slotMask: number;
+  readonly #fpShift: number;
+  readonly #fpMask: number;
+  readonly #fpFrom: number;
+  readonly #distShift: number;
+  readonly #distSat: number;
   /** Set while a callback runs: changes to the table then throw. */
   #busy = false;
   /** Departures (evictions, expiries) left before the next {@link #warm}. */
@@ -994,6 +1011,13 @@ export class TimeWaitTable {
     }
     this.#cap = cap;
     this.#maxSlots = maxSlots(cap);
+    const f = indexFields(this.#maxSlots);
+    this.#slotMask = (1 << f.slotBits) - 1;
+    this.#fpShift = f.slotBits;
+    this.#fpMask = (1 << f.fpBits) - 1;
+    this.#fpFrom = 32 - f.fpBits;
+    this.#distShift = f.slotBits + f.fpBits;
+    this.#distSat = 2 ** (32 - this.#distShift) - 1;
     this.#recycle = (options.overflow ?? "recycle-oldest") === "recycle-oldest";
     this.#onEvict = options.onEvict;
     this.#seed = (options.hashSeed ?? 0) | 0;
@@ -1042,17 +1066,30 @@ export class TimeWaitTable {
     }
     const ports = (((rec.localPort & 0xffff) << 16) | (rec.remotePort & 0xffff)) >>> 0;
     let s = this.#probe(addr, ports);
+    let fp = this.#fp;
+    let dist = this.#dist;
     const log = this.#log;
     if (log.size >= this.#cap) {
       if (!this.#recycle) {
         this.#stats.skipped++;
         return -1;
       }
+      const home = this.#home;
       this.#evictOldest();
-      s = this.#probe(addr, ports); // the eviction shifted index entries
+      // The eviction's backward shift leaves one slot empty, where it ended. Only when
+      // that slot lies on this key's probe run, between its home and `s`, must the key
+      // probe again: elsewhere the run and `s` are as they were.
+      const mask = this.#mask;
+      if (((this.#hole - home) & mask) < ((s - home) & mask)) {
+        s = this.#probe(addr, ports);
+        fp = this.#fp;
+        dist = this.#dist;
+      }
     } else if (log.full) {
       this.#makeRoom(-1);
       s = this.#probe(addr, ports); // growth rebuilt the index
+      fp = this.#fp;
+      dist = this.#dist;
     }
     const p = log.append(now);
     const r = this.#rec;
@@ -1070,7 +1107,7 @@ export class TimeWaitTable {
     r[b + R_RCV] = rec.rcvNxt;
     r[b + R_CONN] = rec.connId;
     this.#win[p] = rec.window;
-    this.#index[s] = p | (this.#fp << FP_SHIFT) | (this.#dist << DIST_SHIFT);
+    this.#index[s] = p | (fp << this.#fpShift) | (dist << this.#distShift);
     const stats = this.#stats;
     stats.inserted++;
     const size = log.size;
@@ -1327,18 +1364,19 @@ export class TimeWaitTable {
       const v = index[s];
       if (v === EMPTY) continue;
       indexed++;
-      const p = v & IDX_MASK;
+      const p = v & this.#slotMask;
       if (!this.#log.has(p)) throw new Error(`Index slot ${s} names dead record ${p}`);
       const b = p * REC;
       const h = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed);
       const dist = (s - (h & this.#mask)) & this.#mask;
-      if ((v >>> DIST_SHIFT) !== Math.min(dist, DIST_SAT)) {
-        throw new Error(`Index slot ${s} holds distance ${v >>> DIST_SHIFT}, not ${dist}`);
+      if ((v >>> this.#distShift) !== Math.min(dist, this.#distSat)) {
+        throw new Error(`Index slot ${s} holds distance ${v >>> this.#distShift}, not ${dist}`);
       }
-      const fp = h >>> FP_FROM_HASH;
-      if (((v >>> FP_SHIFT) & FP_MASK) !== fp) {
+      const fp = h >>> this.#fpFrom;
+      const has = (v >>> this.#fpShift) & this.#fpMask;
+      if (has !== fp) {
         throw new Error(
-          `Index slot ${s} holds fingerprint ${(v >>> FP_SHIFT) & FP_MASK}, not ${fp}`,
+          `Index slot ${s} holds fingerprint ${has}, not ${fp}`,
         );
       }
       if (this.lookup(this.addrId(p), this.localPort(p), this.remotePort(p)) !== p) {
@@ -1411,24 +1449,30 @@ export class TimeWaitTable {
     const index = this.#index;
     const mask = this.#mask;
     const r = this.#rec;
+    const slotMask = this.#slotMask;
+    const fpShift = this.#fpShift;
+    const fpMask = this.#fpMask;
+    const distShift = this.#distShift;
+    const sat = this.#distSat;
     const h = hashKey(addr, ports, this.#seed);
-    const fp = h >>> FP_FROM_HASH;
+    const fp = h >>> this.#fpFrom;
     let s = h & mask;
     let d = 0;
     for (let v = index[s]; v !== EMPTY; v = index[s]) {
-      const vd = v >>> DIST_SHIFT;
+      const vd = v >>> distShift;
       // Only an entry with our home slot (same probe distance here) and our fingerprint
       // can be ours: only then is its record read.
-      if (((v >>> FP_SHIFT) & FP_MASK) === fp && (vd === d || vd === DIST_SAT)) {
-        const p = v & IDX_MASK;
+      if (((v >>> fpShift) & fpMask) === fp && (vd === d || vd === sat)) {
+        const p = v & slotMask;
         const b = p * REC;
         if (r[b + R_PORTS] === ports && (r[b + R_ADDR] & ADDR_MASK) === addr) return p;
       }
       s = (s + 1) & mask;
-      if (d < DIST_SAT) d++;
+      if (d < sat) d++;
     }
     this.#dist = d;
     this.#fp = fp;
+    this.#home = h & mask;
     return ~s;
   }
 
@@ -1489,7 +1533,8 @@ export class TimeWaitTable {
     const r = this.#rec;
     const b = p * REC;
     let s = hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) & mask;
-    for (let v = index[s]; (v & IDX_MASK) !== p || v === EMPTY; v = index[s]) {
+    const slotMask = this.#slotMask;
+    for (let v = index[s]; (v & slotMask) !== p || v === EMPTY; v = index[s]) {
       if (v === EMPTY) throw new Error(`TIME-WAIT record ${p} is not indexed`);
       s = (s + 1) & mask;
     }
@@ -1499,7 +1544,7 @@ export class TimeWaitTable {
   /** Re-points the index entry of the record at `src` to `dst` (same key). */
   #repoint(src: number, dst: number): void {
     const s = this.#find(src);
-    this.#index[s] = (this.#index[s] & ~IDX_MASK) | dst;
+    this.#index[s] = (this.#index[s] & ~this.#slotMask) | dst;
   }
 
   /** Deletes the index entry of record `p` with a backward shift (no tombstones). */
@@ -1507,6 +1552,9 @@ export class TimeWaitTable {
     const index = this.#index;
     const mask = this.#mask;
     const r = this.#rec;
+    const distShift = this.#distShift;
+    const sat = this.#distSat;
+    const belowDist = (1 << distShift) - 1;
     let hole = this.#find(p);
     // Pull back each later cluster member that may sit at the hole (its home is not
     // in (hole, j]), i.e. whose probe distance reaches back to the hole.
@@ -1515,20 +1563,21 @@ export class TimeWaitTable {
       j = (j + 1) & mask;
       const v = index[j];
       if (v === EMPTY) break;
-      let dist = v >>> DIST_SHIFT;
-      if (dist === DIST_SAT) {
-        const b = (v & IDX_MASK) * REC;
+      let dist = v >>> distShift;
+      if (dist === sat) {
+        const b = (v & this.#slotMask) * REC;
         dist = (j - (hashKey(r[b + R_ADDR] & ADDR_MASK, r[b + R_PORTS], this.#seed) & mask)) &
           mask;
       }
       const back = (j - hole) & mask;
       if (dist >= back) {
         const nd = dist - back;
-        index[hole] = (v & BELOW_DIST) | ((nd < DIST_SAT ? nd : DIST_SAT) << DIST_SHIFT);
+        index[hole] = (v & belowDist) | ((nd < sat ? nd : sat) << distShift);
         hole = j;
       }
     }
     index[hole] = EMPTY;
+    this.#hole = hole;
   }
 
   /** Copies record `src` over slot `dst` (the index is the caller's business). */
@@ -1570,7 +1619,7 @@ export class TimeWaitTable {
           win.copyWithin(dst, src, src + len);
         },
         this.#index,
-        IDX_MASK,
+        this.#slotMask,
       );
       return;
     }
@@ -1589,7 +1638,7 @@ export class TimeWaitTable {
         win.set(oldWin.subarray(src, src + len), dst);
       },
       sameIndex ? this.#index : undefined,
-      IDX_MASK,
+      this.#slotMask,
     );
     this.#rec = rec;
     this.#win = win;
@@ -1604,9 +1653,9 @@ export class TimeWaitTable {
       let d = 0;
       while (index[s] !== EMPTY) {
         s = (s + 1) & mask;
-        if (d < DIST_SAT) d++;
+        if (d < this.#distSat) d++;
       }
-      index[s] = p | ((h >>> FP_FROM_HASH) << FP_SHIFT) | (d << DIST_SHIFT);
+      index[s] = p | ((h >>> this.#fpFrom) << this.#fpShift) | (d << this.#distShift);
     }
     this.#index = index;
     this.#mask = mask;

@@ -739,8 +739,13 @@ Deno.test("time-wait: bytes per entry at a full 2^16 table", () => {
   equal(tw.bytesPerEntry(), 38);
 });
 
-Deno.test("time-wait: one huge cluster (probe distances past 255) stays correct", () => {
-  // 1024 records -> 2048 index slots. Pick 400 keys whose home is one of 8 slots.
+/**
+ * 400 keys whose home is one of 8 index slots, in a table of 2048 index slots: probe
+ * distances reach past 255. `capacity` sets how the index entry's bits divide: at 1024
+ * the probe distance has 13 bits; at the largest cap it has 5, so most entries of the
+ * cluster store "31 or more" and every probe and shift reads their records.
+ */
+function hugeCluster(capacity: number): void {
   const seed = 0x1234567;
   const keys: number[] = [];
   for (let p = 0; keys.length < 400 && p < 0x10000 * 16; p++) {
@@ -752,7 +757,7 @@ Deno.test("time-wait: one huge cluster (probe distances past 255) stays correct"
   equal(keys.length, 400);
   const tw = new TimeWaitTable({
     duration: MSL2,
-    capacity: 1024,
+    capacity,
     initialSize: 1024,
     hashSeed: seed,
   });
@@ -782,6 +787,52 @@ Deno.test("time-wait: one huge cluster (probe distances past 255) stays correct"
     at.set(p, tw.restart(at.get(p)!, 10));
   }
   for (const p of keys) equal(tw.lookup(3, p >>> 16, p & 0xffff), at.get(p));
+  tw.audit();
+}
+
+Deno.test("time-wait: one huge cluster (probe distances past 255) stays correct", () => {
+  hugeCluster(1024);
+});
+
+Deno.test("time-wait: one huge cluster stays correct when distances saturate (largest cap)", () => {
+  hugeCluster(0xff0000);
+});
+
+Deno.test("time-wait: recycling at the cap inside clusters keeps every key reachable", () => {
+  // A table of 64 at its cap, keys aimed at 4 home slots of 128: each insert evicts
+  // the oldest, whose backward shift often runs through the new key's probe run.
+  const seed = 77;
+  const keys: number[] = [];
+  for (let p = 0; keys.length < 3000; p++) {
+    if (timeWaitHome(5, p >>> 16, p & 0xffff, 128, seed) >>> 2 === 9) keys.push(p);
+  }
+  const evicted: number[] = [];
+  const tw = new TimeWaitTable({
+    duration: MSL2,
+    capacity: 64,
+    initialSize: 64,
+    hashSeed: seed,
+    onEvict: (i) => evicted.push(tw.connId(i)),
+  });
+  equal(tw.memory().indexSlots, 128);
+  const rec = init({ addrId: 5 });
+  const r = rng(3);
+  const live: number[] = [];
+  for (let k = 0; k < keys.length; k++) {
+    // Mostly new keys; now and then one that was evicted long ago comes back.
+    const p = k > 200 && r() < 0.2 ? keys[Math.floor(r() * (k - 100))] : keys[k];
+    if (live.includes(p)) continue;
+    rec.localPort = p >>> 16;
+    rec.remotePort = p & 0xffff;
+    rec.connId = p;
+    tw.insert(rec, k);
+    live.push(p);
+    if (live.length > 64) equal(evicted.at(-1), live.shift());
+    for (const q of live) equal(tw.connId(tw.lookup(5, q >>> 16, q & 0xffff)), q);
+    if (k % 50 === 0) tw.audit();
+  }
+  equal(tw.size, 64);
+  equal(tw.stats.recycled, evicted.length);
   tw.audit();
 });
 
