@@ -36,7 +36,7 @@
  * its entry's probe distance and a fingerprint of its key's hash beside the log slot,
  * the bits divided by the cap (7 and 4 at the default cap, 5 and 3 at the largest), so
  * a probe skips entries from other home slots and reads a record (at 1e6 records, a
- * cache miss) for 1 in 16 of the others only.
+ * cache miss) for 1 in 16 of the others only (1 in 8 at the largest cap).
  * The hash takes a seed (pass a random one, as Linux keys its `jhash`), so peers cannot
  * aim their ports at one cluster.
  *
@@ -1107,7 +1107,7 @@ export class TimeWaitTable {
     r[b + R_RCV] = rec.rcvNxt;
     r[b + R_CONN] = rec.connId;
     this.#win[p] = rec.window;
-    this.#index[s] = p | (fp << this.#fpShift) | (dist << this.#distShift);
+    this.#index[s] = this.#entry(p, fp, dist);
     const stats = this.#stats;
     stats.inserted++;
     const size = log.size;
@@ -1541,6 +1541,11 @@ export class TimeWaitTable {
     return s;
   }
 
+  /** The index entry naming log slot `p` (see {@link indexFields}). */
+  #entry(p: number, fp: number, dist: number): number {
+    return p | (fp << this.#fpShift) | (dist << this.#distShift);
+  }
+
   /** Re-points the index entry of the record at `src` to `dst` (same key). */
   #repoint(src: number, dst: number): void {
     const s = this.#find(src);
@@ -1655,7 +1660,7 @@ export class TimeWaitTable {
         s = (s + 1) & mask;
         if (d < this.#distSat) d++;
       }
-      index[s] = p | ((h >>> this.#fpFrom) << this.#fpShift) | (d << this.#distShift);
+      index[s] = this.#entry(p, h >>> this.#fpFrom, d);
     }
     this.#index = index;
     this.#mask = mask;
